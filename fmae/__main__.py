@@ -1,0 +1,152 @@
+"""Command line: python -m fmae train|evaluate|push|pull ..."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from fmae.errors import FmaeError
+
+
+def _train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from fmae.checkpoint import save_checkpoint
+    from fmae.data import load_dataset
+    from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, evaluate, train
+
+    config = TrainConfig(
+        dataset=args.dataset, model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        latent_dim=args.latent_dim, hidden_dim=args.hidden_dim, channels=args.channels, seed=args.seed,
+        train_limit=args.train_limit, log_every=10, device=args.device,
+    )  # fmt: skip
+    train_ds = load_dataset(config.dataset, "train")
+    test_ds = load_dataset(config.dataset, "test")
+    bar = None
+    done = None
+    for event in train(config.validate(), train_ds, test_ds):
+        if isinstance(event, StepEvent):
+            if bar is None or event.step <= config.log_every:
+                if bar is not None:
+                    bar.close()
+                bar = tqdm(total=event.steps, desc=f"epoch {event.epoch}/{event.epochs}", unit="step")
+            bar.n = event.step
+            bar.set_postfix(loss=f"{event.loss:.4f}", refresh=False)
+            bar.refresh()
+        elif isinstance(event, EpochEvent):
+            tqdm.write(event.log_line())
+        elif isinstance(event, DoneEvent):
+            done = event
+    if bar is not None:
+        bar.close()
+    assert done is not None
+    metrics = evaluate(done.model, train_ds, test_ds)
+    print(json.dumps(metrics, indent=2))
+    if args.out:
+        info = {
+            "dataset": config.dataset,
+            "dataset_source": train_ds.source,
+            "train_size": len(train_ds) if not config.train_limit else min(config.train_limit, len(train_ds)),
+            "test_size": len(test_ds),
+            "seed": config.seed,
+            "train_config": config.to_dict(),
+            "metrics": metrics,
+            "train_seconds": round(done.elapsed, 2),
+            "history": {k: [round(v, 5) for v in vals] for k, vals in done.history.items()},
+        }
+        folder = save_checkpoint(done.model, args.out, info)
+        print(f"saved {folder}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from fmae.checkpoint import load_checkpoint
+    from fmae.data import load_dataset
+    from fmae.train import evaluate
+
+    ckpt = load_checkpoint(args.checkpoint)
+    metrics = evaluate(ckpt.model, load_dataset(ckpt.dataset, "train"), load_dataset(ckpt.dataset, "test"))
+    stored = ckpt.metrics
+    print(f"{'metric':<10} {'measured':>10} {'stored':>10}")
+    for key, value in metrics.items():
+        ref = stored.get(key)
+        print(f"{key:<10} {value:>10.5f} {ref if ref is None else format(ref, '.5f'):>10}")
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from fmae.hub import push_checkpoint
+
+    result = push_checkpoint(args.checkpoint, args.repo_id, private=args.private, message=args.message)
+    print(f"pushed {args.checkpoint} to {result.repo_id}: {result.commit_url}")
+    return 0
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from fmae.hub import pull_checkpoint
+
+    folder = pull_checkpoint(args.repo_id, revision=args.revision, out=args.out)
+    print(f"pulled {args.repo_id} into {folder}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and --help)."""
+    from fmae.data import DATASETS
+    from fmae.models import MODELS
+
+    parser = argparse.ArgumentParser(prog="python -m fmae", description="Fashion-MNIST autoencoder studio.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train an autoencoder and optionally save a checkpoint")
+    p.add_argument("--dataset", choices=sorted(DATASETS), default="fashion")
+    p.add_argument("--model", choices=sorted(MODELS), default="mlp")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--latent-dim", type=int, default=10)
+    p.add_argument("--hidden-dim", type=int, default=128)
+    p.add_argument("--channels", type=int, default=32, help="conv model only")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--out", type=Path, default=None, help="checkpoint folder to write")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="measure a checkpoint on its test set and compare with metrics.json")
+    p.add_argument("checkpoint", type=Path)
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("push", help="push a checkpoint folder to the Hugging Face Hub (token: HF_TOKEN)")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("repo_id")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--message", default=None, help="commit message")
+    p.set_defaults(func=_push)
+
+    p = sub.add_parser("pull", help="download a checkpoint from the Hub (safetensors only) and check it")
+    p.add_argument("repo_id")
+    p.add_argument("--revision", default=None)
+    p.add_argument("--out", type=Path, default=None)
+    p.set_defaults(func=_pull)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status. User errors print one clear line, exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FmaeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

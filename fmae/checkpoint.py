@@ -1,0 +1,158 @@
+"""Checkpoint folders on disk: config.json, model.safetensors, metrics.json, README.md.
+
+Loading is strict and safe: only safetensors are read (never pickle), config.json is checked
+against bounds before a model is allocated, and weight keys and shapes must match exactly.
+Saving is atomic: files go to a temporary sibling folder that is renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from fmae.errors import CheckpointError
+from fmae.models import AutoEncoder, MODELS, model_config, validate_config
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+INFO_FILE = "metrics.json"
+CARD_FILE = "README.md"
+MAX_WEIGHTS_BYTES = 200 * 1024 * 1024  # far above any model the bounds allow
+UNSAFE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the model (eval mode, CPU) plus what was stored beside it."""
+
+    model: AutoEncoder
+    path: Path | None
+    config: dict[str, Any]  # config.json, including "model_type"
+    info: dict[str, Any] = field(default_factory=dict)  # metrics.json
+
+    @property
+    def model_type(self) -> str:
+        return str(self.config["model_type"])
+
+    @property
+    def dataset(self) -> str:
+        return str(self.info.get("dataset", "fashion"))
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return dict(self.info.get("metrics", {}))
+
+
+def read_config(folder: str | os.PathLike) -> tuple[str, dict[str, int]]:
+    """Read and validate ``folder/config.json``; return (model_type, kwargs)."""
+    path = Path(folder) / CONFIG_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{folder} has no {CONFIG_FILE}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path} is not valid JSON: {exc}") from None
+    try:
+        return validate_config(raw)
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+
+
+def load_weights(model: torch.nn.Module, weights: str | os.PathLike) -> None:
+    """Load safetensors ``weights`` into ``model``; keys, shapes and dtypes must match exactly."""
+    path = Path(weights)
+    if not path.is_file():
+        raise CheckpointError(f"{path.parent} has no {WEIGHTS_FILE}")
+    if path.stat().st_size > MAX_WEIGHTS_BYTES:
+        raise CheckpointError(f"{path} is larger than {MAX_WEIGHTS_BYTES} bytes")
+    try:
+        state = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a readable safetensors file: {exc}") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        raise CheckpointError(f"{path}: weights do not match the config (missing {missing}, unexpected {extra})")
+    for key, tensor in expected.items():
+        got = state[key]
+        if got.shape != tensor.shape or got.dtype != tensor.dtype:
+            raise CheckpointError(
+                f"{path}: {key} has shape {tuple(got.shape)} {got.dtype}, "
+                f"expected {tuple(tensor.shape)} {tensor.dtype}"
+            )
+    model.load_state_dict(state, strict=True)
+
+
+def load_checkpoint(folder: str | os.PathLike) -> Checkpoint:
+    """Load a checkpoint folder safely; raise CheckpointError with the reason if it is not one."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"checkpoint folder {folder} does not exist")
+    if not (folder / WEIGHTS_FILE).is_file():
+        unsafe = sorted(p.name for p in folder.iterdir() if p.suffix in UNSAFE_SUFFIXES)
+        if unsafe:
+            raise CheckpointError(
+                f"{folder} holds only pickle weights ({', '.join(unsafe)}); fmae loads "
+                f"{WEIGHTS_FILE} only and never unpickles files"
+            )
+    model_type, kwargs = read_config(folder)
+    model = MODELS[model_type](**kwargs)
+    load_weights(model, folder / WEIGHTS_FILE)
+    model.eval()
+    info: dict[str, Any] = {}
+    if (folder / INFO_FILE).is_file():
+        try:
+            info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CheckpointError(f"{folder / INFO_FILE} is not valid JSON: {exc}") from None
+        if not isinstance(info, dict):
+            raise CheckpointError(f"{folder / INFO_FILE} must hold a JSON object")
+    return Checkpoint(model=model, path=folder, config={"model_type": model_type, **kwargs}, info=info)
+
+
+def write_checkpoint_files(model: AutoEncoder, folder: Path, info: dict[str, Any]) -> None:
+    """Write the checkpoint files into an existing ``folder`` (not atomic; see save_checkpoint)."""
+    from fmae.card import render_card  # card imports plotting helpers lazily
+
+    config = model_config(model)
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS_FILE), metadata={"format": "pt"})
+    (folder / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    (folder / CARD_FILE).write_text(render_card(config, info), encoding="utf-8")
+
+
+def save_checkpoint(model: AutoEncoder, folder: str | os.PathLike, info: dict[str, Any] | None = None) -> Path:
+    """Save ``model`` and ``info`` (dataset, train_config, metrics, history) as a folder.
+
+    Atomic: everything is written to a temporary sibling and renamed into place, so a crash
+    mid-save leaves the previous checkpoint intact and two concurrent saves never mix files.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        write_checkpoint_files(model, tmp, dict(info or {}))
+        if folder.exists():
+            # Swap: move the old folder aside, rename the new one in, then delete the old.
+            old = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
+            folder.rename(old)
+            tmp.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder

@@ -1,0 +1,178 @@
+"""Autoencoders. Each takes images (B, 1, 28, 28) in [0, 1] and knows nothing about data.
+
+Every model is a ``PyTorchModelHubMixin``: its typed ``__init__`` keyword arguments are its
+config, so a checkpoint rebuilds it from config.json + model.safetensors alone.
+"""
+
+from __future__ import annotations
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+_HUB_KWARGS = dict(
+    library_name="fmae",
+    tags=["autoencoder", "fashion-mnist", "fmae"],
+    license="mit",
+    repo_url="https://huggingface.co/spaces/fmae/fmae",
+)
+
+
+class AutoEncoder(nn.Module):
+    """Shared API: ``encode`` -> latent, ``decode_logits``/``decode`` -> image, ``forward``."""
+
+    latent_dim: int
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:  # (B, 1, 28, 28) -> (B, latent)
+        raise NotImplementedError
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent) -> (B, 1, 28, 28)
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent codes (B, latent) -> images (B, 1, 28, 28) in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction logits; training uses these with BCE-with-logits (stable, fast)."""
+        return self.decode_logits(self.encode(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (B, 1, 28, 28) -> reconstructions (B, 1, 28, 28) in [0, 1]."""
+        return self.decode(self.encode(x))
+
+
+class MLPAutoEncoder(AutoEncoder, PyTorchModelHubMixin, **_HUB_KWARGS):
+    """The tutorial's autoencoder: 784 -> hidden -> hidden -> latent and back, ReLU, sigmoid.
+
+    Defaults are the tutorial class's own (hidden 256); its training run used hidden 128.
+    Layer names match the tutorial (``encoder``/``decoder`` Sequentials) so its weights load.
+    """
+
+    def __init__(self, input_dim: int = 28 * 28, hidden_dim: int = 256, latent_dim: int = 10):
+        super().__init__()
+        self.input_dim = input_dim
+        self.hidden_dim = hidden_dim
+        self.latent_dim = latent_dim
+        self.encoder = nn.Sequential(
+            nn.Linear(input_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, latent_dim),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, input_dim),
+            nn.Sigmoid(),
+        )
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x.reshape(x.shape[0], -1))  # (B, 784) -> (B, latent)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        flat = self.decoder[:-1](z)  # every layer but the final Sigmoid: (B, 784)
+        return flat.reshape(z.shape[0], 1, 28, 28)
+
+
+class ConvAutoEncoder(AutoEncoder, PyTorchModelHubMixin, **_HUB_KWARGS):
+    """Convolutional autoencoder with the same latent size as the MLP.
+
+    Encoder: 28 -> 14 -> 7 with stride-2 convolutions, then a linear bottleneck.
+    Decoder mirrors it with transposed convolutions.
+    """
+
+    def __init__(self, latent_dim: int = 10, channels: int = 32, hidden_dim: int = 256):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.channels = channels
+        self.hidden_dim = hidden_dim
+        c = channels
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, c, 3, padding=1),  # (B, c, 28, 28)
+            nn.ReLU(),
+            nn.Conv2d(c, c, 3, stride=2, padding=1),  # (B, c, 14, 14)
+            nn.ReLU(),
+            nn.Conv2d(c, 2 * c, 3, stride=2, padding=1),  # (B, 2c, 7, 7)
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(2 * c * 49, hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, latent_dim),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, 2 * c * 49),
+            nn.ReLU(),
+            nn.Unflatten(1, (2 * c, 7, 7)),
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),  # (B, c, 14, 14)
+            nn.ReLU(),
+            nn.ConvTranspose2d(c, c, 4, stride=2, padding=1),  # (B, c, 28, 28)
+            nn.ReLU(),
+            nn.Conv2d(c, 1, 3, padding=1),  # (B, 1, 28, 28) logits
+        )
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x.reshape(x.shape[0], 1, 28, 28))
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+
+#: model name -> class; checkpoints store the name as ``model_type`` in config.json
+MODELS: dict[str, type[AutoEncoder]] = {"mlp": MLPAutoEncoder, "conv": ConvAutoEncoder}
+
+#: allowed config values per model, checked before any model is built (min, max inclusive)
+CONFIG_BOUNDS: dict[str, dict[str, tuple[int, int]]] = {
+    "mlp": {"input_dim": (784, 784), "hidden_dim": (1, 2048), "latent_dim": (1, 256)},
+    "conv": {"latent_dim": (1, 256), "channels": (1, 128), "hidden_dim": (1, 2048)},
+}
+
+
+def model_type_of(model: nn.Module) -> str:
+    """Registry name of ``model``'s class."""
+    for name, cls in MODELS.items():
+        if type(model) is cls:
+            return name
+    raise TypeError(f"{type(model).__name__} is not a registered fmae model")
+
+
+def model_config(model: nn.Module) -> dict[str, object]:
+    """The config.json content that rebuilds ``model``: its type and ``__init__`` kwargs."""
+    name = model_type_of(model)
+    return {"model_type": name, **{k: int(getattr(model, k)) for k in CONFIG_BOUNDS[name]}}
+
+
+def validate_config(config: object) -> tuple[str, dict[str, int]]:
+    """Check a config dict against the registry and bounds; return (model_type, kwargs).
+
+    Raises ValueError with a readable reason; nothing is allocated before this passes.
+    """
+    if not isinstance(config, dict):
+        raise ValueError("config must be a JSON object")
+    name = config.get("model_type")
+    if name not in MODELS:
+        raise ValueError(f"model_type must be one of {sorted(MODELS)}, not {name!r}")
+    bounds = CONFIG_BOUNDS[name]
+    unknown = sorted(set(config) - set(bounds) - {"model_type"})
+    if unknown:
+        raise ValueError(f"unknown config keys for {name}: {unknown}")
+    kwargs: dict[str, int] = {}
+    for key, (lo, hi) in bounds.items():
+        if key not in config:
+            continue  # the class default applies
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"{key} must be an integer in [{lo}, {hi}], not {value!r}")
+        kwargs[key] = value
+    return name, kwargs
+
+
+def build_model(model_type: str, **kwargs: int) -> AutoEncoder:
+    """Build a fresh model by registry name after validating its config."""
+    name, checked = validate_config({"model_type": model_type, **kwargs})
+    return MODELS[name](**checked)

@@ -1,0 +1,367 @@
+"""A drawing or an upload -> the exact 28x28 input a dataset expects.
+
+Pipeline: ``load_upload`` (bytes or path -> a checked PIL image) or ``from_sketchpad`` (Gradio's
+Sketchpad value) -> ``ink_from_image`` / ``ink_from_array`` (an ink map in [0, 1], ink is 1)
+-> ``to_model_input`` (crop to the ink, then the dataset's own convention):
+
+- ``"mnist"``: fit the longest side into 20x20 keeping the aspect ratio (antialiased), paste into
+  28x28 so the intensity centre of mass lands on pixel (14, 14) (integer shift, as in MNIST).
+- ``"fashion"``: longest edge scaled to 28, centred by bounding box (an odd margin puts the extra
+  pixel on the left/top, as Fashion-MNIST does).
+
+Decisions: an empty *sketchpad* (None, a blank or fully transparent composite) is a normal state,
+so ``from_sketchpad``/``preprocess`` return None for it; an *upload* with no ink is a user error and
+raises ``EmptySketchError``. Animated images (GIF, APNG, WebP) and multi-page TIFFs are refused
+rather than silently reduced to their first frame. Nothing here imports gradio or torch.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from typing import IO, Any, Literal
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from fmae.errors import InputImageError
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MiB
+MAX_PIXELS = 36_000_000  # 6000x6000; far below Pillow's own bomb limit (~89 MP)
+MIN_SIDE = 8  # smaller images hold no drawing worth reading
+WORK_SIDE = 1024  # larger uploads are shrunk first: 28x28 is the goal, speed matters
+ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "PPM")  # never EPS (Ghostscript)
+CROP_THRESHOLD = 0.1  # ink below this is faint noise: it neither defines the crop nor counts as ink
+MNIST_BOX, SIDE = 20, 28
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, what Pillow's "L" uses
+Convention = Literal["mnist", "fashion"]
+CONVENTIONS: dict[str, Convention] = {"mnist": "mnist", "fashion": "fashion"}  # dataset -> convention
+Source = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes]
+
+
+class EmptySketchError(InputImageError):
+    """The image holds no ink: a uniform picture, a fully transparent one, a blank drawing."""
+
+
+def _size_text(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n} bytes"
+
+
+def _read_bytes(source: Source, max_bytes: int) -> bytes:
+    """Read at most ``max_bytes + 1`` bytes, so an oversized file is detected without reading it all."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        name = os.path.basename(os.fspath(source))
+        try:
+            with open(source, "rb") as f:
+                data = f.read(max_bytes + 1)
+        except FileNotFoundError:
+            raise InputImageError(f"The file {name!r} does not exist.") from None
+        except OSError as exc:
+            raise InputImageError(f"The file {name!r} cannot be read: {exc.strerror or exc}.") from None
+    elif hasattr(source, "read"):
+        data = source.read(max_bytes + 1)
+    else:
+        raise TypeError(f"expected a path, bytes or a binary file, not {type(source).__name__}")
+    if not data:
+        raise InputImageError("The file is empty (0 bytes): upload a PNG or JPEG image.")
+    if len(data) > max_bytes:
+        raise InputImageError(f"The file is larger than {_size_text(max_bytes)}: upload a smaller image.")
+    return data
+
+
+def check_dimensions(width: int, height: int) -> None:
+    """Raise InputImageError for images too small to hold a drawing or too large to decode safely."""
+    if width * height > MAX_PIXELS:
+        raise InputImageError(
+            f"The image is {width}x{height} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels. "
+            "Upload a smaller image."
+        )
+    if min(width, height) < MIN_SIDE:
+        raise InputImageError(
+            f"The image is only {width}x{height} pixels; it must be at least {MIN_SIDE}x{MIN_SIDE}."
+        )
+
+
+def _open_checked(data: bytes) -> Image.Image:
+    """Decode ``data``: size is checked from the header before any pixel is decoded."""
+    try:
+        # A DecompressionBombWarning is an error here. (catch_warnings is process-wide; the worst
+        # a concurrent thread can see is this same "error" filter, which is what we want anyway.)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+            check_dimensions(*img.size)
+            if getattr(img, "is_animated", False) and img.format != "MPO":  # MPO: camera JPEG + preview
+                raise InputImageError(
+                    f"The {img.format} image has several frames (animated or multi-page); "
+                    "upload a single still image."
+                )
+            img.load()
+    except InputImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputImageError(
+            "The image has too many pixels to decode safely (a decompression bomb?). Upload a smaller image."
+        ) from None
+    except UnidentifiedImageError:
+        raise InputImageError(
+            f"The file is not an image we can read; upload one of: {', '.join(ALLOWED_FORMATS)}."
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any decoder failure on untrusted bytes is a bad file
+        raise InputImageError(f"The image is corrupt or truncated and cannot be decoded ({exc}).") from None
+    return img
+
+
+def _scale_high_depth(img: Image.Image) -> Image.Image:
+    """16/32-bit integer or float greyscale -> 8-bit "L", scaled (Pillow's convert would clip)."""
+    arr = np.asarray(img, dtype=np.float32)
+    peak = float(arr.max()) if arr.size else 0.0
+    if img.mode.startswith("I;16"):
+        scale = 65535.0
+    elif img.mode == "F" and peak <= 1.0:
+        scale = 1.0
+    else:
+        scale = 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else peak
+    return Image.fromarray(np.clip(arr * (255.0 / scale), 0, 255).round().astype(np.uint8))
+
+
+def normalize_mode(img: Image.Image) -> Image.Image:
+    """Any Pillow mode -> "L", "LA", "RGB" or "RGBA" (palette transparency becomes alpha)."""
+    mode = img.mode
+    if mode in ("L", "RGB") and "transparency" in img.info:
+        return img.convert("RGBA")
+    if mode in ("L", "LA", "RGB", "RGBA"):
+        return img
+    if mode == "1":
+        return img.convert("L")
+    if mode in ("P", "PA"):
+        return img.convert("RGBA" if mode == "PA" or "transparency" in img.info else "RGB")
+    if mode.startswith("I") or mode == "F":
+        return _scale_high_depth(img)
+    if mode in ("La", "RGBa"):  # premultiplied alpha
+        return img.convert(mode.upper())
+    try:
+        return img.convert("RGB")  # CMYK, YCbCr, LAB, HSV
+    except ValueError:
+        raise InputImageError(f"Images in colour mode {mode!r} are not supported.") from None
+
+
+def _shrink(img: Image.Image) -> Image.Image:
+    """Longest side down to WORK_SIDE (area filter; Pillow premultiplies alpha while resizing)."""
+    w, h = img.size
+    if max(w, h) <= WORK_SIDE:
+        return img
+    s = WORK_SIDE / max(w, h)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return img.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
+
+
+def load_upload(source: Source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
+    """Load an uploaded image safely; return it in mode L, LA, RGB or RGBA, longest side <= 1024.
+
+    ``source`` is a path, the file's bytes, or a binary file object. Raises InputImageError
+    with a message for the user on: empty or oversized files, non-images and unsupported formats,
+    corrupt or truncated data, images under 8x8 or over 36 MP (checked from the header, before
+    decoding), decompression bombs, and animated or multi-page images.
+    """
+    img = _open_checked(_read_bytes(source, max_bytes))
+    return _shrink(normalize_mode(img))
+
+
+def _unit_float(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) * np.float32(1 / 255)
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float32) * np.float32(1 / 65535)
+    out = arr.astype(np.float32)
+    peak = float(out.max()) if out.size else 0.0
+    return out if peak <= 1.0 else out * np.float32(1 / 255 if peak <= 255 else 1 / peak)
+
+
+def _ink_from_gray(gray: np.ndarray) -> np.ndarray:
+    """Ink relative to the background, estimated as the median of the outermost pixel ring."""
+    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    bg = float(np.median(border))
+    if bg >= 0.5:  # dark ink on a light background
+        ink = (bg - gray) * np.float32(1 / bg)
+    else:  # light ink on a dark background
+        ink = (gray - bg) * np.float32(1 / (1 - bg))
+    return np.clip(ink, 0.0, 1.0, out=ink)
+
+
+def ink_from_array(arr: np.ndarray) -> np.ndarray:
+    """Image array (H, W) or (H, W, 1|2|3|4) -> ink (H, W) float32 in [0, 1], ink is 1.
+
+    uint8, uint16 or float input. Either polarity works: the background is estimated from the
+    border. Transparent pixels are composited onto white when the visible content is dark (black
+    ink on transparent = black ink on white) and onto black when it is light.
+    Raises EmptySketchError for a fully transparent image.
+    """
+    a = _unit_float(np.asarray(arr))
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim == 2:
+        gray, alpha = a, None
+    elif a.ndim == 3 and a.shape[2] in (2, 3, 4):
+        gray = a[..., 0] if a.shape[2] == 2 else a[..., :3] @ LUMA
+        alpha = a[..., -1] if a.shape[2] in (2, 4) else None
+    else:
+        raise InputImageError(f"Expected an image array (H, W) or (H, W, C), got shape {a.shape}.")
+    if alpha is not None and float(alpha.min()) < 1.0:
+        total = float(alpha.sum())
+        if total <= 0.01 * alpha.size / 255:
+            raise EmptySketchError("The image is fully transparent: there is nothing to read.")
+        backdrop = 0.0 if float((gray * alpha).sum()) / total > 0.5 else 1.0
+        gray = alpha * gray + (1.0 - alpha) * np.float32(backdrop)
+    return _ink_from_gray(np.ascontiguousarray(gray, dtype=np.float32))
+
+
+def ink_from_image(img: Image.Image) -> np.ndarray:
+    """PIL image in any mode -> ink (H, W) float32 in [0, 1]; see ``ink_from_array``."""
+    return ink_from_array(np.asarray(normalize_mode(img)))
+
+
+def _resize(a: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Antialiased resize of a float map (area-weighted when shrinking)."""
+    img = Image.fromarray(np.ascontiguousarray(a, dtype=np.float32))  # mode "F"
+    out = np.asarray(img.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
+    return np.clip(out, 0.0, 1.0)
+
+
+def ink_bbox(ink: np.ndarray, threshold: float = CROP_THRESHOLD) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) bounds (exclusive ends) of pixels above ``threshold``; None if none."""
+    mask = ink > threshold
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _fit(crop: np.ndarray, box: int) -> np.ndarray:
+    h, w = crop.shape
+    s = box / max(h, w)
+    return _resize(crop, max(1, round(h * s)), max(1, round(w * s)))
+
+
+def _paste_mnist(small: np.ndarray) -> tuple[int, int]:
+    h, w = small.shape
+    total = float(small.sum())
+    cy = float(small.sum(axis=1) @ np.arange(h, dtype=np.float32)) / total
+    cx = float(small.sum(axis=0) @ np.arange(w, dtype=np.float32)) / total
+    # Integer shift (as MNIST): centre of mass within half a pixel of (14, 14); clamped so no ink is lost.
+    oy = min(max(round(SIDE / 2 - cy), 0), SIDE - h)
+    ox = min(max(round(SIDE / 2 - cx), 0), SIDE - w)
+    return oy, ox
+
+
+def to_model_input(ink: np.ndarray, convention: Convention) -> np.ndarray:
+    """Ink map (H, W) in [0, 1] -> (28, 28) float32 in [0, 1] in the dataset's convention.
+
+    Crops to the pixels above CROP_THRESHOLD; raises EmptySketchError when there are none.
+    The MNIST convention also stretches the ink to full contrast (a pencil stroke becomes a pen
+    stroke, as MNIST's bilevel originals); the Fashion-MNIST convention keeps intensities.
+    """
+    if convention not in ("mnist", "fashion"):
+        raise ValueError(f"convention must be 'mnist' or 'fashion', not {convention!r}")
+    ink = np.asarray(ink, dtype=np.float32)
+    if ink.ndim != 2:
+        raise ValueError(f"ink must be a 2-D array, got shape {ink.shape}")
+    box = ink_bbox(ink)
+    if box is None:
+        raise EmptySketchError("No ink found in the image: draw or upload a dark shape on a light background.")
+    crop = ink[box[0] : box[1], box[2] : box[3]]
+    if convention == "mnist":
+        crop = crop * np.float32(1 / crop.max())  # MNIST's digits were bilevel: full-contrast strokes
+    small = _fit(crop, MNIST_BOX if convention == "mnist" else SIDE)
+    h, w = small.shape
+    if convention == "mnist":
+        oy, ox = _paste_mnist(small)
+    else:
+        oy, ox = (SIDE - h + 1) // 2, (SIDE - w + 1) // 2
+    out = np.zeros((SIDE, SIDE), dtype=np.float32)
+    out[oy : oy + h, ox : ox + w] = small
+    return out
+
+
+def _as_rgba_array(image: Any) -> np.ndarray | None:
+    if image is None:
+        return None
+    if isinstance(image, np.ndarray):
+        return image
+    if not isinstance(image, Image.Image):
+        image = load_upload(image)
+    return np.asarray(normalize_mode(image).convert("RGBA"))
+
+
+def _flatten(background: Any, layers: list[Any]) -> np.ndarray | None:
+    """Composite Sketchpad layers over the background (used when no composite is given)."""
+    parts = [p for p in (_as_rgba_array(x) for x in [background, *layers]) if p is not None]
+    if not parts:
+        return None
+    images = [Image.fromarray(np.ascontiguousarray(p).astype(np.uint8)).convert("RGBA") for p in parts]
+    out = images[0]
+    for layer in images[1:]:
+        if layer.size != out.size:
+            raise InputImageError(f"Sketch layers differ in size: {layer.size} vs {out.size}.")
+        out = Image.alpha_composite(out, layer)
+    return np.asarray(out)
+
+
+def from_sketchpad(value: Any) -> np.ndarray | None:
+    """Gradio Sketchpad value -> ink (H, W) float32 in [0, 1], or None when nothing is drawn.
+
+    ``value`` is the Sketchpad's dict (``"composite"``: (H, W, 4) uint8 RGBA, else
+    ``"background"`` + ``"layers"``; entries may also be PIL images or file paths), a bare image
+    array or PIL image, or None. None, a blank composite and a fully transparent one give None.
+    """
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        image = _as_rgba_array(value.get("composite"))
+        if image is None:
+            image = _flatten(value.get("background"), list(value.get("layers") or []))
+    else:
+        image = _as_rgba_array(value)
+    if image is None:
+        return None
+    try:
+        ink = ink_from_array(image)
+    except EmptySketchError:
+        return None
+    return ink if ink_bbox(ink) is not None else None
+
+
+def convention_for(dataset: str) -> Convention:
+    """Dataset name ("mnist" or "fashion") -> its input convention."""
+    if dataset not in CONVENTIONS:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(CONVENTIONS)}")
+    return CONVENTIONS[dataset]
+
+
+def preprocess(value: Any, dataset: str) -> np.ndarray | None:
+    """A sketch or an upload -> the (28, 28) float32 input in [0, 1] that ``dataset`` expects.
+
+    ``value``: a Sketchpad dict or None (None returned when nothing is drawn), a PIL image, an
+    image array, or an upload (path, bytes, binary file). Raises InputImageError (the message is
+    for the user) for bad uploads, EmptySketchError for an upload without ink.
+    """
+    convention = convention_for(dataset)
+    if value is None or isinstance(value, dict):
+        ink = from_sketchpad(value)
+        return None if ink is None else to_model_input(ink, convention)
+    if isinstance(value, np.ndarray):
+        if value.ndim < 2:
+            raise InputImageError(f"Expected an image array (H, W) or (H, W, C), got shape {value.shape}.")
+        check_dimensions(value.shape[1], value.shape[0])
+        if max(value.shape[:2]) > WORK_SIDE and value.dtype == np.uint8:
+            value = np.asarray(_shrink(Image.fromarray(np.ascontiguousarray(value))))
+        ink = ink_from_array(value)
+    elif isinstance(value, Image.Image):
+        check_dimensions(*value.size)
+        ink = ink_from_image(_shrink(normalize_mode(value)))
+    else:
+        ink = ink_from_image(load_upload(value))
+    return to_model_input(ink, convention)

@@ -1,0 +1,284 @@
+"""Training and evaluation. The trainer keeps the dataset in memory as one tensor, draws
+random-permutation batches, and reports progress as events; it never prints."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fmae.data import Dataset, check_name, to_float
+from fmae.models import AutoEncoder, build_model, validate_config
+
+#: hard limits so one run cannot hold the machine or its memory (the app may lower them)
+MAX_EPOCHS = 100
+MAX_BATCH = 4096
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. Defaults are the tutorial's run."""
+
+    dataset: str = "fashion"
+    model: str = "mlp"  # a key of fmae.models.MODELS
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 1e-3
+    latent_dim: int = 10
+    hidden_dim: int = 128
+    channels: int = 32  # conv only
+    seed: int = 0
+    train_limit: int | None = None  # use only the first N training images (quick runs)
+    log_every: int = 100  # a StepEvent every this many steps
+    device: str = "auto"
+
+    def validate(self) -> TrainConfig:
+        """Raise ValueError on out-of-range settings; return self."""
+        check_name(self.dataset)
+        if not 1 <= self.epochs <= MAX_EPOCHS:
+            raise ValueError(f"epochs must be in [1, {MAX_EPOCHS}]")
+        if not 1 <= self.batch_size <= MAX_BATCH:
+            raise ValueError(f"batch_size must be in [1, {MAX_BATCH}]")
+        if not 0 < self.lr <= 1:
+            raise ValueError("lr must be in (0, 1]")
+        if self.train_limit is not None and self.train_limit < 1:
+            raise ValueError("train_limit must be positive")
+        if self.log_every < 1:
+            raise ValueError("log_every must be positive")
+        validate_config({"model_type": self.model, **self.model_kwargs()})  # bounds, before allocating
+        return self
+
+    def model_kwargs(self) -> dict[str, int]:
+        """The model's ``__init__`` kwargs implied by this config."""
+        if self.model == "mlp":
+            return {"hidden_dim": self.hidden_dim, "latent_dim": self.latent_dim}
+        return {"latent_dim": self.latent_dim, "hidden_dim": self.hidden_dim, "channels": self.channels}
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class StepEvent:
+    """Every ``log_every`` steps. ``loss`` is this step's train BCE."""
+
+    epoch: int  # 1-based
+    epochs: int
+    step: int  # 1-based within the epoch
+    steps: int
+    loss: float
+    elapsed: float  # seconds since training started
+    samples_per_s: float
+
+    def log_line(self) -> str:
+        """The tutorial's log line."""
+        return (
+            f"Epoch [{self.epoch}/{self.epochs}], Step [{self.step}/{self.steps}], "
+            f"Loss: {self.loss:.4f}, Time: {self.elapsed:.2f} secs"
+        )
+
+
+@dataclass
+class EpochEvent:
+    """At each epoch end, with test-set BCE and MSE. ``model`` is the live model."""
+
+    epoch: int
+    epochs: int
+    train_loss: float  # mean train BCE over the epoch
+    test_bce: float
+    test_mse: float
+    elapsed: float
+    model: AutoEncoder = field(repr=False)
+
+    def log_line(self) -> str:
+        return (
+            f"Epoch [{self.epoch}/{self.epochs}] done: train BCE {self.train_loss:.4f}, "
+            f"test BCE {self.test_bce:.4f}, test MSE {self.test_mse:.4f}, Time: {self.elapsed:.2f} secs"
+        )
+
+
+@dataclass
+class DoneEvent:
+    """Last event of a run. ``stopped`` is True when ``should_stop`` ended it early."""
+
+    model: AutoEncoder = field(repr=False)
+    history: dict[str, list[float]] = field(repr=False)
+    stopped: bool
+    elapsed: float
+
+
+TrainEvent = StepEvent | EpochEvent | DoneEvent
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a torch Generator for batch order."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """"auto" -> CUDA when available, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean per-pixel binary cross-entropy, computed from logits (the tutorial's BCELoss)."""
+    return F.binary_cross_entropy_with_logits(logits, target)
+
+
+def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+    """Adam, fused where this build supports it (same maths, fewer kernel launches)."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(model.parameters(), lr=lr)
+
+
+def train(
+    config: TrainConfig,
+    train_data: Dataset,
+    test_data: Dataset,
+    should_stop: Callable[[], bool] | None = None,
+    model: AutoEncoder | None = None,
+) -> Iterator[TrainEvent]:
+    """Train an autoencoder; yield StepEvent, EpochEvent and finally one DoneEvent.
+
+    ``should_stop`` is polled between steps; when it returns True the run ends after the
+    current step with ``DoneEvent(stopped=True)``.
+    """
+    config.validate()
+    gen = seed_everything(config.seed)
+    device = resolve_device(config.device)
+    model = (model or build_model(config.model, **config.model_kwargs())).to(device)
+    optimizer = make_optimizer(model, config.lr)
+    images = train_data.images[: config.train_limit] if config.train_limit else train_data.images
+    x_all = to_float(images).to(device)  # (N, 1, 28, 28), the whole train split in memory
+    n = x_all.shape[0]
+    bs = min(config.batch_size, n)
+    steps = n // bs  # drop_last, as in the tutorial
+    history: dict[str, list[float]] = {"step_loss": [], "epoch_train_bce": [], "test_bce": [], "test_mse": []}
+    start = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        perm = torch.randperm(n, generator=gen).to(device)
+        epoch_sum, t_log, seen = 0.0, time.perf_counter(), 0
+        for step in range(1, steps + 1):
+            if should_stop is not None and should_stop():
+                yield DoneEvent(model.eval(), history, True, time.perf_counter() - start)
+                return
+            batch = x_all[perm[(step - 1) * bs : step * bs]]  # (B, 1, 28, 28)
+            loss = reconstruction_loss(model.logits(batch), batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            value = loss.item()
+            history["step_loss"].append(value)
+            epoch_sum += value
+            seen += bs
+            if step % config.log_every == 0 or step == steps:
+                now = time.perf_counter()
+                rate = seen / max(now - t_log, 1e-9)
+                t_log, seen = now, 0
+                yield StepEvent(epoch, config.epochs, step, steps, value, now - start, rate)
+        test_bce, test_mse = test_losses(model, test_data.images, device)
+        model.train()
+        for key, val in (("epoch_train_bce", epoch_sum / steps), ("test_bce", test_bce), ("test_mse", test_mse)):
+            history[key].append(val)
+        yield EpochEvent(
+            epoch, config.epochs, epoch_sum / steps, test_bce, test_mse, time.perf_counter() - start, model
+        )
+    yield DoneEvent(model.eval(), history, False, time.perf_counter() - start)
+
+
+def train_to_end(config: TrainConfig, train_data: Dataset, test_data: Dataset) -> DoneEvent:
+    """Run ``train`` to completion and return its DoneEvent (scripts and tests)."""
+    done = None
+    for event in train(config, train_data, test_data):
+        if isinstance(event, DoneEvent):
+            done = event
+    assert done is not None
+    return done
+
+
+@torch.inference_mode()
+def _batched(model: AutoEncoder, images: torch.Tensor, fn, device: torch.device, bs: int = 2000):
+    out = []
+    for i in range(0, images.shape[0], bs):
+        x = to_float(images[i : i + bs]).to(device) if images.dtype == torch.uint8 else images[i : i + bs]
+        out.append(fn(model, x.to(device)))
+    return out
+
+
+def test_losses(model: AutoEncoder, images: torch.Tensor, device: torch.device | None = None) -> tuple[float, float]:
+    """Mean per-pixel BCE and MSE of ``model`` on uint8 images (N, 28, 28)."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+
+    def both(m: AutoEncoder, x: torch.Tensor) -> tuple[float, float]:
+        logits = m.logits(x)
+        bce = F.binary_cross_entropy_with_logits(logits, x, reduction="sum").item()
+        mse = F.mse_loss(torch.sigmoid(logits), x, reduction="sum").item()
+        return bce, mse
+
+    parts = _batched(model, images, both, device)
+    model.train(was_training)
+    total = images.shape[0] * 28 * 28
+    return sum(p[0] for p in parts) / total, sum(p[1] for p in parts) / total
+
+
+def encode_images(model: AutoEncoder, images: torch.Tensor) -> np.ndarray:
+    """Latent codes (N, latent) of uint8 images (N, 28, 28) or floats (N, 1, 28, 28)."""
+    model.eval()
+    device = next(model.parameters()).device
+    parts = _batched(model, images, lambda m, x: m.encode(x).cpu(), device)
+    return torch.cat(parts).numpy()
+
+
+@torch.inference_mode()
+def reconstruct(model: AutoEncoder, x: torch.Tensor) -> torch.Tensor:
+    """Reconstructions (B, 1, 28, 28) of float images (B, 1, 28, 28) in [0, 1]."""
+    model.eval()
+    return model(x.to(next(model.parameters()).device)).cpu()
+
+
+def pca_baseline(train_images: torch.Tensor, test_images: torch.Tensor, k: int) -> float:
+    """Test MSE of PCA with ``k`` components fitted on the train images (the linear baseline)."""
+    from sklearn.decomposition import PCA
+
+    x_train = train_images.reshape(train_images.shape[0], -1).numpy().astype(np.float32) / 255.0
+    x_test = test_images.reshape(test_images.shape[0], -1).numpy().astype(np.float32) / 255.0
+    pca = PCA(n_components=k, svd_solver="randomized", random_state=0).fit(x_train)
+    recon = pca.inverse_transform(pca.transform(x_test))
+    return float(np.mean((recon - x_test) ** 2))
+
+
+def knn_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray, test_labels: np.ndarray, k: int = 5) -> float:
+    """Accuracy of a k-nearest-neighbour classifier fitted on train codes, scored on test codes."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    clf = KNeighborsClassifier(n_neighbors=k).fit(train_codes, train_labels)
+    return float(clf.score(test_codes, test_labels))
+
+
+def evaluate(model: AutoEncoder, train_data: Dataset, test_data: Dataset) -> dict[str, float]:
+    """Test BCE and MSE, the MSE of PCA with as many components as the latent size, and
+    kNN(5) accuracy on the latent codes (fitted on train codes, scored on test codes)."""
+    bce, mse = test_losses(model, test_data.images)
+    train_codes = encode_images(model, train_data.images)
+    test_codes = encode_images(model, test_data.images)
+    return {
+        "test_bce": bce,
+        "test_mse": mse,
+        "pca_mse": pca_baseline(train_data.images, test_data.images, model.latent_dim),
+        "knn_acc": knn_accuracy(train_codes, train_data.labels.numpy(), test_codes, test_data.labels.numpy()),
+    }
