@@ -196,7 +196,8 @@ def _plot_reconstructions(path: Path, model: torch.nn.Module, x: torch.Tensor, n
 
     x = x[:n]
     recon = model(x)  # (n, 1, 28, 28) in [0, 1]
-    fig = Figure(figsize=(n * 0.8, 1.8), dpi=100)
+    fig = Figure(figsize=(n * 0.8, 1.7), dpi=100)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.98, wspace=0.05, hspace=0.08)
     for row, batch in enumerate((x, recon)):
         for i in range(x.shape[0]):
             ax = fig.add_subplot(2, n, row * n + i + 1)

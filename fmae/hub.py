@@ -87,8 +87,12 @@ def scrub(text: str, token: str | None) -> str:
 def _hub_error(
     exc: BaseException, repo_id: str, revision: str | None, token: str | None, endpoint: str | None
 ) -> HubError:
-    """Translate a huggingface_hub / network exception into a HubError with a clear, token-free message."""
+    """Translate a huggingface_hub / network exception into a HubError with a clear, token-free message.
+
+    ``revision`` is None for pushes (which always write to main).
+    """
     rev = revision or "main"
+    access = "write" if revision is None else "read"
     endpoint = endpoint or constants.ENDPOINT
     if isinstance(exc, RevisionNotFoundError):
         msg = f"{repo_id} has no revision {rev!r} (check the branch name or commit id)"
@@ -101,20 +105,22 @@ def _hub_error(
         )
     elif isinstance(exc, LocalEntryNotFoundError):
         msg = f"{repo_id}@{rev} is not in the local cache and the Hub at {endpoint} cannot be reached"
+        msg += " (HF_HUB_OFFLINE=1 is set)" if constants.HF_HUB_OFFLINE else ""
     elif isinstance(exc, EntryNotFoundError):
         msg = f"{repo_id}@{rev} lacks a file fmae needs: {exc}"
     elif isinstance(exc, OfflineModeIsEnabled):
         msg = "HF_HUB_OFFLINE=1 is set, so the Hub cannot be contacted; unset it to push or pull new files"
     elif isinstance(exc, HfHubHTTPError) and exc.response is not None:
         status = exc.response.status_code
-        server = exc.server_message or exc.response.reason_phrase or ""
+        lines = (exc.server_message or exc.response.reason_phrase or "").splitlines()
+        server = "; ".join(dict.fromkeys(line.strip() for line in lines if line.strip()))
         if status == 401:
             msg = (
                 f"the Hub rejected the token for {repo_id} (401 Unauthorized): check HF_TOKEN or "
                 "run `hf auth login` again"
             )
         elif status == 403:
-            msg = f"this token may not write to {repo_id} (403 Forbidden): use a token with write access"
+            msg = f"this token has no {access} access to {repo_id} (403 Forbidden): use one that has"
         else:
             msg = f"the Hub answered {status} for {repo_id}: {server}".rstrip(": ")
     elif isinstance(exc, (httpx2.TransportError, OSError)):
@@ -128,6 +134,8 @@ def _is_unreachable(exc: BaseException) -> bool:
     """True for errors that mean "no network / offline", where a pull may fall back to the cache."""
     if isinstance(exc, OfflineModeIsEnabled):
         return True
+    if isinstance(exc, HfHubHTTPError) and exc.response is not None:
+        return exc.response.status_code >= 500  # the Hub is down: try the cache
     return isinstance(exc, (httpx2.TransportError, ConnectionError, TimeoutError))
 
 
@@ -259,7 +267,7 @@ def pull_checkpoint(
     except FmaeError:
         raise
     except Exception as exc:  # noqa: BLE001 - every client failure must lose the token
-        error = _hub_error(exc, repo_id, revision, token, endpoint)
+        error = _hub_error(exc, repo_id, revision or "main", token, endpoint)
     if error is not None:
         raise error  # outside the except block: no __context__ holding the raw, token-bearing error
     path = Path(folder)

@@ -28,7 +28,7 @@ def hub_server() -> HubServer:
     """The local Hub-protocol server (started above); register tokens with ``add_token``."""
     from huggingface_hub import constants
 
-    if constants.ENDPOINT != _HUB.url:
+    if _HUB.url != constants.ENDPOINT:
         raise RuntimeError(
             f"huggingface_hub was imported before tests/conftest.py set HF_ENDPOINT "
             f"(it uses {constants.ENDPOINT}); the Hub tests would talk to the wrong server"

@@ -4,13 +4,14 @@ It answers the endpoints the real ``huggingface_hub`` client (2.4) calls to crea
 commit files inline (``uploadMode: "regular"``), list commits/refs/trees and download files:
 ``POST /api/repos/create``, ``POST /api/validate-yaml``, ``GET /api/models/{repo}[/revision/{rev}]``,
 ``POST .../preupload/{rev}``, ``POST .../commit/{rev}`` (NDJSON), ``GET .../tree/{rev}``,
-``GET .../commits/{rev}``, ``GET .../refs``, ``POST .../paths-info/{rev}``, ``GET /api/whoami-v2``
-and ``HEAD``/``GET /{repo}/resolve/{rev}/{path}``.
+``GET .../commits/{rev}``, ``GET .../refs``, ``POST .../paths-info/{rev}``, ``GET /api/agent-harnesses``
+(the client's telemetry registry) and ``HEAD``/``GET /{repo}/resolve/{rev}/{path}``.
 
 Not covered: LFS and Xet uploads (an ``lfsFile`` commit line is answered 400), pull requests,
-tags, gated repos, datasets/spaces, pagination, and real authentication: a token is valid if it
-was registered with :meth:`HubServer.add_token`; rejected tokens are deliberately echoed in the
-error body (``echo_tokens``) so tests can prove the caller scrubs them from its messages.
+tags, gated repos, datasets/spaces, pagination, resumed (Range) downloads, and real
+authentication: a token is valid if it was registered with :meth:`HubServer.add_token`.
+Rejected tokens are deliberately echoed in the error body (``echo_tokens``), as is the token of
+a request failed on purpose with ``fail_next``, so tests can prove callers scrub tokens.
 Every request is logged in ``requests`` and unknown routes in ``unhandled``.
 """
 
@@ -56,7 +57,9 @@ class Repo:
         oid = self.branches.get(rev, rev)
         return next((c for c in self.commits if c.oid == oid), None)
 
-    def add_commit(self, title: str, message: str, author: str, files: dict[str, bytes], branch: str) -> Commit:
+    def add_commit(
+        self, title: str, message: str, author: str, files: dict[str, bytes], branch: str
+    ) -> Commit:
         seed = f"{self.repo_id}\0{len(self.commits)}\0{title}\0{time.time_ns()}".encode()
         date = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         commit = Commit(hashlib.sha1(seed).hexdigest(), title, message, author, date, files)
@@ -74,7 +77,7 @@ class HttpError(Exception):
 
 
 class HubServer:
-    """The server: ``with HubServer() as hub: ...`` or ``start()``/``stop()``; ``url`` is the endpoint."""
+    """The server: ``HubServer().start()`` ... ``stop()``; ``url`` is the endpoint for HF_ENDPOINT."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.repos: dict[str, Repo] = {}
@@ -82,6 +85,7 @@ class HubServer:
         self.requests: list[tuple[str, str]] = []
         self.unhandled: list[tuple[str, str]] = []
         self.echo_tokens = True
+        self.fail_next: int | None = None  # answer the next request with this status (token echoed)
         self.lock = threading.RLock()
         self._httpd = ThreadingHTTPServer((host, port), _Handler)
         self._httpd.daemon_threads = True
@@ -105,12 +109,6 @@ class HubServer:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- helpers used by the handler -------------------------------------------------------------
     def user_for(self, auth: str | None) -> str | None:
@@ -136,7 +134,9 @@ class HubServer:
             raise HttpError(401, "You must be authenticated to create a repo")
         namespace = body.get("organization") or user
         if namespace != user:
-            raise HttpError(403, f"You don't have the rights to create a model under the namespace {namespace!r}")
+            raise HttpError(
+                403, f"You don't have the rights to create a model under the namespace {namespace!r}"
+            )
         repo_id = f"{namespace}/{body['name']}"
         url = f"{self.url}/{repo_id}"
         if repo_id in self.repos:
@@ -180,7 +180,13 @@ def _entry(path: str, data: bytes) -> dict:
 
 
 def _commit_json(c: Commit) -> dict:
-    return {"id": c.oid, "title": c.title, "message": c.message, "date": c.date, "authors": [{"user": c.author}]}
+    return {
+        "id": c.oid,
+        "title": c.title,
+        "message": c.message,
+        "date": c.date,
+        "authors": [{"user": c.author}],
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -207,6 +213,12 @@ class _Handler(BaseHTTPRequestHandler):
         with hub.lock:
             hub.requests.append((self.command, split.path))
             try:
+                if hub.fail_next and parts != ["api", "agent-harnesses"]:
+                    status, hub.fail_next = hub.fail_next, None
+                    auth = self.headers.get("Authorization")
+                    raise HttpError(
+                        status, "injected failure", detail=f" (request had Authorization {auth!r})"
+                    )
                 user = hub.user_for(self.headers.get("Authorization"))
                 status, payload, headers = self._route(hub, parts, split.query, body, user)
             except HttpError as err:
@@ -234,10 +246,6 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, {"errors": [], "warnings": []}, {}
         if parts == ["api", "agent-harnesses"] and method == "GET":  # client telemetry registry
             return 200, {"standardEnvVars": [], "harnesses": {}}, {}
-        if parts == ["api", "whoami-v2"] and method == "GET":
-            if user is None:
-                raise HttpError(401, "Invalid credentials in Authorization header")
-            return 200, {"type": "user", "name": user, "auth": {"type": "access_token"}}, {}
         if len(parts) >= 4 and parts[:2] == ["api", "models"]:
             return self._api_model(hub, f"{parts[2]}/{parts[3]}", parts[4:], query, body, user)
         if len(parts) >= 5 and parts[2] == "resolve" and method in ("GET", "HEAD"):
@@ -249,7 +257,9 @@ class _Handler(BaseHTTPRequestHandler):
         method, action = self.command, (rest[0] if rest else "")
         repo = hub.repo(repo_id, user, write=action in ("preupload", "commit"))
         if action == "refs" and method == "GET":
-            branches = [{"name": b, "ref": f"refs/heads/{b}", "targetCommit": o} for b, o in repo.branches.items()]
+            branches = [
+                {"name": b, "ref": f"refs/heads/{b}", "targetCommit": o} for b, o in repo.branches.items()
+            ]
             return 200, {"branches": branches, "converts": [], "tags": [], "pullRequests": []}, {}
         rev = rest[1] if len(rest) > 1 else "main"
         commit = repo.resolve(rev)
@@ -294,19 +304,12 @@ class _Handler(BaseHTTPRequestHandler):
         if path not in commit.files:
             raise HttpError(404, f"{path} does not exist on {rev}", "EntryNotFound")
         data = commit.files[path]
-        headers = {"X-Repo-Commit": commit.oid, "ETag": f'"{blob_oid(data)}"', "Accept-Ranges": "bytes"}
-        headers["Content-Type"] = "application/octet-stream"
-        start = _range_start(self.headers.get("Range"))
-        if start:
-            headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-            return 206, data[start:], headers
+        headers = {
+            "X-Repo-Commit": commit.oid,
+            "ETag": f'"{blob_oid(data)}"',
+            "Content-Type": "application/octet-stream",
+        }
         return 200, data, headers
-
-
-def _range_start(header: str | None) -> int:
-    if header and header.startswith("bytes=") and header.endswith("-"):
-        return int(header[6:-1] or 0)
-    return 0
 
 
 def _tree(files: dict[str, bytes], prefix: str, recursive: bool) -> list[dict]:
@@ -318,5 +321,7 @@ def _tree(files: dict[str, bytes], prefix: str, recursive: bool) -> list[dict]:
             entries[path] = _entry(path, files[path])
         else:
             folder = base + rest.split("/")[0]
-            entries.setdefault(folder, {"type": "directory", "oid": blob_oid(folder.encode()), "path": folder})
+            entries.setdefault(
+                folder, {"type": "directory", "oid": blob_oid(folder.encode()), "path": folder}
+            )
     return list(entries.values())

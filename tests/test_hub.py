@@ -124,7 +124,12 @@ def test_push_twice_then_pull_each_revision(hub, repo_id, tmp_path):
     assert same_weights(load_checkpoint(latest).model, second)
     assert same_weights(load_checkpoint(older).model, first)
     assert not same_weights(first, second)
-    assert {p.name for p in latest.iterdir()} == {"config.json", "model.safetensors", "metrics.json", "README.md"}
+    assert {p.name for p in latest.iterdir()} == {
+        "config.json",
+        "model.safetensors",
+        "metrics.json",
+        "README.md",
+    }
 
     out = pull_checkpoint(repo_id, revision=r1.commit_oid, out=tmp_path / "pulled")
     assert out == tmp_path / "pulled"
@@ -143,6 +148,8 @@ def test_push_sends_only_checkpoint_files_and_a_card_for_the_repo(hub, repo_id, 
     (folder / "notes.txt").write_text("private")
 
     push_checkpoint(folder, repo_id, token=TOKEN)
+    out = pull_checkpoint(repo_id, out=tmp_path / "pulled")
+    assert (out / "embedding.png").is_file() and not (out / "notes.txt").exists()
     remote = set(HfApi().list_repo_files(repo_id))
     assert remote == {".gitattributes", *SAFE_FILES}
     card = ModelCard(hub.repos[repo_id].resolve("main").files["README.md"].decode())
@@ -152,9 +159,11 @@ def test_push_sends_only_checkpoint_files_and_a_card_for_the_repo(hub, repo_id, 
     (folder / "embedding.png").unlink()
     push_checkpoint(folder, repo_id, token=TOKEN)
     assert "embedding.png" not in HfApi().list_repo_files(repo_id)
-    pulled = pull_checkpoint(repo_id)
+    pulled = pull_checkpoint(repo_id, out=out)  # same folder again: the stale image goes
     assert Image.open(pulled / "reconstructions.png").size[0] > 200
-    assert "embedding.png" not in (pulled / "README.md").read_text()
+    assert (
+        not (pulled / "embedding.png").exists() and "embedding.png" not in (pulled / "README.md").read_text()
+    )
 
 
 def test_card_metadata_lists_metrics_and_images(tmp_path):
@@ -190,7 +199,9 @@ def test_pickle_beside_safetensors_is_never_downloaded(hub, repo_id, tmp_path):
     model = make_model(3)
     config = json.dumps({"model_type": "mlp", "hidden_dim": 16, "latent_dim": 4}).encode()
     payload = pickle.dumps(_MakeDir(str(tmp_path / "would-be-created")))
-    commit_raw(repo_id, {"config.json": config, "model.safetensors": weights_bytes(model), "model.pt": payload})
+    commit_raw(
+        repo_id, {"config.json": config, "model.safetensors": weights_bytes(model), "model.pt": payload}
+    )
     before = len(hub.requests)
     folder = pull_checkpoint(repo_id)
     assert same_weights(load_checkpoint(folder).model, model)
@@ -209,7 +220,9 @@ def test_huge_config_is_refused_before_any_model_is_built(hub, repo_id, monkeypa
     monkeypatch.setitem(fmae.checkpoint.MODELS, "mlp", Spy)
     config = json.dumps({"model_type": "mlp", "hidden_dim": 10**9, "latent_dim": 4}).encode()
     commit_raw(repo_id, {"config.json": config, "model.safetensors": weights_bytes(make_model(0))})
-    with pytest.raises(CheckpointError, match=r"hidden_dim must be an integer in \[1, 2048\], not 1000000000"):
+    with pytest.raises(
+        CheckpointError, match=r"hidden_dim must be an integer in \[1, 2048\], not 1000000000"
+    ):
         pull_checkpoint(repo_id)
     assert built == []
 
@@ -217,7 +230,10 @@ def test_huge_config_is_refused_before_any_model_is_built(hub, repo_id, monkeypa
 @pytest.mark.parametrize(
     ("weights", "message"),
     [
-        (lambda: make_model(0, hidden_dim=32), r"encoder\.0\.weight has shape \(32, 784\).*expected \(16, 784\)"),
+        (
+            lambda: make_model(0, hidden_dim=32),
+            r"encoder\.0\.weight has shape \(32, 784\).*expected \(16, 784\)",
+        ),
         (lambda: torch.nn.Linear(4, 4), r"weights do not match the config \(missing \[.*unexpected \['bias'"),
     ],
 )
@@ -228,7 +244,9 @@ def test_weights_must_match_the_config_exactly(hub, repo_id, weights, message):
         pull_checkpoint(repo_id)
 
 
-@pytest.mark.parametrize("bad", ["", "a/b/c", "foo--bar", "../etc", "has space/x", "x" * 97, "me/name.git", None])
+@pytest.mark.parametrize(
+    "bad", ["", "a/b/c", "foo--bar", "../etc", "has space/x", "x" * 97, "me/name.git", None]
+)
 def test_bad_repo_ids_are_refused_before_any_request(hub, tmp_path, bad):
     save_checkpoint(make_model(0), tmp_path / "ckpt", INFO)
     before = len(hub.requests)
@@ -242,6 +260,8 @@ def test_bad_repo_ids_are_refused_before_any_request(hub, tmp_path, bad):
 def test_push_needs_a_namespace_and_a_token(hub, tmp_path, monkeypatch):
     folder = tmp_path / "ckpt"
     save_checkpoint(make_model(0), folder, INFO)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        push_checkpoint(tmp_path / "missing", "alice/fmae-x", token=TOKEN)
     with pytest.raises(HubError, match="needs a namespace: write it as 'username/fmae'"):
         push_checkpoint(folder, "fmae", token=TOKEN)
     monkeypatch.delenv("HF_TOKEN", raising=False)
@@ -262,11 +282,13 @@ def dead_endpoint() -> str:
     ("case", "message"),
     [
         ("wrong token", r"rejected the token for alice/.* \(401 Unauthorized\)"),
-        ("other namespace", r"may not write to bob/.* \(403 Forbidden\)"),
+        ("other namespace", r"has no write access to bob/.* \(403 Forbidden\)"),
         ("no network", r"cannot reach the Hub at http://127\.0\.0\.1:\d+"),
     ],
 )
-def test_failed_push_says_why_hides_the_token_and_keeps_the_checkpoint(hub, tmp_path, monkeypatch, case, message):
+def test_failed_push_says_why_hides_the_token_and_keeps_the_checkpoint(
+    hub, tmp_path, monkeypatch, case, message
+):
     folder = tmp_path / "ckpt"
     save_checkpoint(make_model(0), folder, INFO)
     before = snapshot(folder)
@@ -286,6 +308,14 @@ def test_failed_push_says_why_hides_the_token_and_keeps_the_checkpoint(hub, tmp_
     assert token not in shown and info.value.__context__ is None
     assert snapshot(folder) == before
     assert repo not in hub.repos or len(hub.repos[repo].commits) == 1
+
+
+def test_unexpected_hub_answers_are_reported_without_the_token(hub, repo_id, tmp_path):
+    save_checkpoint(make_model(0), tmp_path / "ckpt", INFO)
+    hub.fail_next = 500  # the server's error text carries the Authorization header
+    with pytest.raises(HubError, match=r"the Hub answered 500 for alice/.*injected failure") as info:
+        push_checkpoint(tmp_path / "ckpt", repo_id, token=TOKEN)
+    assert "***" in str(info.value) and TOKEN not in str(info.value)
 
 
 def test_pull_errors_are_clear(hub, repo_id, tmp_path):
@@ -312,7 +342,7 @@ def test_reload_offline_from_the_cache_in_a_subprocess(hub, repo_id, tmp_path):
 import json
 from fmae.checkpoint import load_checkpoint
 from fmae.errors import HubError
-from fmae.hub import pull_checkpoint
+from fmae.hub import pull_checkpoint, push_checkpoint
 folder = pull_checkpoint({repo_id!r})
 state = load_checkpoint(folder).model.state_dict()
 try:
@@ -320,16 +350,23 @@ try:
     missing = "no error"
 except HubError as exc:
     missing = str(exc)
+try:
+    push_checkpoint(folder, {repo_id!r}, token="hf_x")
+except HubError as exc:
+    push = str(exc)
 print(json.dumps({{"folder": str(folder), "sum": float(sum(v.double().sum() for v in state.values())),
-                  "missing": missing}}))
+                  "missing": missing, "push": push}}))
 """
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     before = len(hub.requests)
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert len(hub.requests) == before  # nothing reached the server
     assert result["folder"] == str(online)
     expected = float(sum(v.double().sum() for v in model.state_dict().values()))
     assert result["sum"] == pytest.approx(expected, rel=1e-12)
-    assert "HF_HUB_OFFLINE=1" in result["missing"] or "not in the local cache" in result["missing"]
+    assert "alice/never-pulled@main is not in the local cache" in result["missing"]
+    assert "HF_HUB_OFFLINE=1 is set" in result["missing"] and "HF_HUB_OFFLINE=1 is set" in result["push"]
