@@ -21,8 +21,12 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         dataset=args.dataset, model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         latent_dim=args.latent_dim, hidden_dim=args.hidden_dim, channels=args.channels, seed=args.seed,
-        train_limit=args.train_limit, log_every=10, device=args.device,
+        train_limit=args.train_limit, log_every=10, device=args.device, schedule=args.schedule,
     )  # fmt: skip
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)  # on a shared, busy machine 1 thread can be faster
     train_ds = load_dataset(config.dataset, "train")
     test_ds = load_dataset(config.dataset, "test")
     bar = None
@@ -111,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden-dim", type=int, default=128)
     p.add_argument("--channels", type=int, default=32, help="conv model only")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant", help="learning rate schedule")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--out", type=Path, default=None, help="checkpoint folder to write")

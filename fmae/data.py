@@ -56,6 +56,10 @@ class Dataset:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    def head(self, n: int) -> Dataset:
+        """The first ``n`` examples as a new Dataset (quick runs and tests)."""
+        return Dataset(self.name, self.split, self.images[:n], self.labels[:n], self.classes, self.source)
+
     def floats(self) -> torch.Tensor:
         """Images as float32 in [0, 1] with a channel axis: (N, 1, 28, 28)."""
         return to_float(self.images)

@@ -82,7 +82,8 @@ class ConvAutoEncoder(AutoEncoder, PyTorchModelHubMixin, **_HUB_KWARGS):
     """Convolutional autoencoder with the same latent size as the MLP.
 
     Encoder: 28 -> 14 -> 7 with stride-2 convolutions, then a linear bottleneck.
-    Decoder mirrors it with transposed convolutions.
+    Decoder mirrors it with transposed convolutions and a 3x3 output convolution.
+    Sized to train in minutes on two CPU cores.
     """
 
     def __init__(self, latent_dim: int = 10, channels: int = 32, hidden_dim: int = 256):
@@ -92,17 +93,16 @@ class ConvAutoEncoder(AutoEncoder, PyTorchModelHubMixin, **_HUB_KWARGS):
         self.hidden_dim = hidden_dim
         c = channels
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, c, 3, padding=1),  # (B, c, 28, 28)
+            nn.Conv2d(1, c, 4, stride=2, padding=1),  # (B, c, 14, 14)
             nn.ReLU(),
-            nn.Conv2d(c, c, 3, stride=2, padding=1),  # (B, c, 14, 14)
-            nn.ReLU(),
-            nn.Conv2d(c, 2 * c, 3, stride=2, padding=1),  # (B, 2c, 7, 7)
+            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),  # (B, 2c, 7, 7)
             nn.ReLU(),
             nn.Flatten(),
             nn.Linear(2 * c * 49, hidden_dim),
             nn.ReLU(),
             nn.Linear(hidden_dim, latent_dim),
         )
+        half = max(c // 2, 1)
         self.decoder = nn.Sequential(
             nn.Linear(latent_dim, hidden_dim),
             nn.ReLU(),
@@ -111,9 +111,9 @@ class ConvAutoEncoder(AutoEncoder, PyTorchModelHubMixin, **_HUB_KWARGS):
             nn.Unflatten(1, (2 * c, 7, 7)),
             nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),  # (B, c, 14, 14)
             nn.ReLU(),
-            nn.ConvTranspose2d(c, c, 4, stride=2, padding=1),  # (B, c, 28, 28)
+            nn.ConvTranspose2d(c, half, 4, stride=2, padding=1),  # (B, c/2, 28, 28)
             nn.ReLU(),
-            nn.Conv2d(c, 1, 3, padding=1),  # (B, 1, 28, 28) logits
+            nn.Conv2d(half, 1, 3, padding=1),  # (B, 1, 28, 28) logits
         )
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -33,6 +33,7 @@ class TrainConfig:
     hidden_dim: int = 128
     channels: int = 32  # conv only
     seed: int = 0
+    schedule: str = "constant"  # or "cosine": learning rate decays to 0 over the run
     train_limit: int | None = None  # use only the first N training images (quick runs)
     log_every: int = 100  # a StepEvent every this many steps
     device: str = "auto"
@@ -48,6 +49,8 @@ class TrainConfig:
             raise ValueError("lr must be in (0, 1]")
         if self.train_limit is not None and self.train_limit < 1:
             raise ValueError("train_limit must be positive")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError("schedule must be 'constant' or 'cosine'")
         if self.log_every < 1:
             raise ValueError("log_every must be positive")
         validate_config({"model_type": self.model, **self.model_kwargs()})  # bounds, before allocating
@@ -165,6 +168,11 @@ def train(
     n = x_all.shape[0]
     bs = min(config.batch_size, n)
     steps = n // bs  # drop_last, as in the tutorial
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps)
+        if config.schedule == "cosine"
+        else None
+    )
     history: dict[str, list[float]] = {"step_loss": [], "epoch_train_bce": [], "test_bce": [], "test_mse": []}
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
@@ -180,6 +188,8 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             value = loss.item()
             history["step_loss"].append(value)
             epoch_sum += value
@@ -189,7 +199,7 @@ def train(
                 rate = seen / max(now - t_log, 1e-9)
                 t_log, seen = now, 0
                 yield StepEvent(epoch, config.epochs, step, steps, value, now - start, rate)
-        test_bce, test_mse = test_losses(model, test_data.images, device)
+        test_bce, test_mse = image_losses(model, test_data.images, device)
         model.train()
         for key, val in (("epoch_train_bce", epoch_sum / steps), ("test_bce", test_bce), ("test_mse", test_mse)):
             history[key].append(val)
@@ -218,7 +228,7 @@ def _batched(model: AutoEncoder, images: torch.Tensor, fn, device: torch.device,
     return out
 
 
-def test_losses(model: AutoEncoder, images: torch.Tensor, device: torch.device | None = None) -> tuple[float, float]:
+def image_losses(model: AutoEncoder, images: torch.Tensor, device: torch.device | None = None) -> tuple[float, float]:
     """Mean per-pixel BCE and MSE of ``model`` on uint8 images (N, 28, 28)."""
     device = device or next(model.parameters()).device
     was_training = model.training
@@ -273,7 +283,7 @@ def knn_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: 
 def evaluate(model: AutoEncoder, train_data: Dataset, test_data: Dataset) -> dict[str, float]:
     """Test BCE and MSE, the MSE of PCA with as many components as the latent size, and
     kNN(5) accuracy on the latent codes (fitted on train codes, scored on test codes)."""
-    bce, mse = test_losses(model, test_data.images)
+    bce, mse = image_losses(model, test_data.images)
     train_codes = encode_images(model, train_data.images)
     test_codes = encode_images(model, test_data.images)
     return {

@@ -1,0 +1,144 @@
+"""Model shapes, config bounds, and strict safetensors checkpoints."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from fmae.checkpoint import load_checkpoint, save_checkpoint
+from fmae.errors import CheckpointError
+from fmae.models import MODELS, ConvAutoEncoder, MLPAutoEncoder, build_model, model_config, validate_config
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_shapes_and_output_range(name):
+    model = build_model(name, latent_dim=7)
+    x = torch.rand(5, 1, 28, 28)
+    z = model.encode(x)
+    assert z.shape == (5, 7)
+    y = model(x)
+    assert y.shape == (5, 1, 28, 28) and float(y.min()) >= 0 and float(y.max()) <= 1
+    assert torch.allclose(torch.sigmoid(model.logits(x)), y, atol=1e-6)
+    assert model.decode(z).shape == (5, 1, 28, 28)
+
+
+def test_mlp_is_the_tutorials_architecture():
+    model = MLPAutoEncoder(hidden_dim=128, latent_dim=10)
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert shapes == {
+        "encoder.0.weight": (128, 784), "encoder.0.bias": (128,),
+        "encoder.2.weight": (128, 128), "encoder.2.bias": (128,),
+        "encoder.4.weight": (10, 128), "encoder.4.bias": (10,),
+        "decoder.0.weight": (128, 10), "decoder.0.bias": (128,),
+        "decoder.2.weight": (128, 128), "decoder.2.bias": (128,),
+        "decoder.4.weight": (784, 128), "decoder.4.bias": (784,),
+    }  # fmt: skip
+    assert isinstance(model.decoder[-1], torch.nn.Sigmoid)
+    assert MLPAutoEncoder().hidden_dim == 256  # the tutorial class's own default
+
+
+@pytest.mark.parametrize(
+    "config, reason",
+    [
+        ({"model_type": "mlp", "hidden_dim": 10**9}, "hidden_dim"),
+        ({"model_type": "mlp", "latent_dim": 0}, "latent_dim"),
+        ({"model_type": "conv", "channels": 1.5}, "channels"),
+        ({"model_type": "conv", "channels": True}, "channels"),
+        ({"model_type": "gan"}, "model_type"),
+        ({"model_type": "mlp", "evil": 1}, "unknown"),
+        ([1, 2], "object"),
+    ],
+)
+def test_config_out_of_bounds_is_refused(config, reason):
+    with pytest.raises(ValueError, match=reason):
+        validate_config(config)
+
+
+@pytest.mark.parametrize("model", [MLPAutoEncoder(hidden_dim=32, latent_dim=4), ConvAutoEncoder(channels=4, latent_dim=3)])
+def test_save_load_round_trip_is_exact(tmp_path, model):
+    info = {"dataset": "fashion", "metrics": {"test_mse": 0.5}}
+    folder = save_checkpoint(model, tmp_path / "ck", info)
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "metrics.json", "model.safetensors"]
+    ckpt = load_checkpoint(folder)
+    assert ckpt.config == model_config(model) and ckpt.metrics == {"test_mse": 0.5}
+    x = torch.rand(3, 1, 28, 28)
+    model.eval()
+    assert torch.equal(ckpt.model(x), model(x))
+    assert not ckpt.model.training
+
+
+def test_save_replaces_an_existing_checkpoint_whole(tmp_path):
+    save_checkpoint(MLPAutoEncoder(hidden_dim=8, latent_dim=2), tmp_path / "ck", {"note": "old"})
+    (tmp_path / "ck" / "stray.txt").write_text("from the old save")
+    save_checkpoint(MLPAutoEncoder(hidden_dim=16, latent_dim=2), tmp_path / "ck", {"note": "new"})
+    ckpt = load_checkpoint(tmp_path / "ck")
+    assert ckpt.config["hidden_dim"] == 16 and ckpt.info["note"] == "new"
+    assert not (tmp_path / "ck" / "stray.txt").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["ck"]  # no temporary folders left behind
+
+
+def _saved(tmp_path):
+    return save_checkpoint(MLPAutoEncoder(hidden_dim=8, latent_dim=2), tmp_path / "ck")
+
+
+def test_shape_mismatch_is_refused(tmp_path):
+    folder = _saved(tmp_path)
+    (folder / "config.json").write_text(json.dumps({"model_type": "mlp", "hidden_dim": 9, "latent_dim": 2}))
+    with pytest.raises(CheckpointError, match="shape"):
+        load_checkpoint(folder)
+
+
+def test_missing_and_extra_keys_are_refused(tmp_path):
+    folder = _saved(tmp_path)
+    state = MLPAutoEncoder(hidden_dim=8, latent_dim=2).state_dict()
+    state.pop("decoder.4.bias")
+    state["extra"] = torch.zeros(1)
+    save_file(state, str(folder / "model.safetensors"))
+    with pytest.raises(CheckpointError, match=r"missing \['decoder.4.bias'\], unexpected \['extra'\]"):
+        load_checkpoint(folder)
+
+
+def test_huge_config_is_refused_before_allocating(tmp_path):
+    folder = _saved(tmp_path)
+    (folder / "config.json").write_text(json.dumps({"model_type": "mlp", "hidden_dim": 10**9}))
+    with pytest.raises(CheckpointError, match="hidden_dim must be an integer"):
+        load_checkpoint(folder)
+
+
+@pytest.mark.parametrize("content", [b"", b"not json {", b"\xff\xfe"])
+def test_corrupt_config_is_refused(tmp_path, content):
+    folder = _saved(tmp_path)
+    (folder / "config.json").write_bytes(content)
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_checkpoint(folder)
+
+
+def test_corrupt_weights_are_refused(tmp_path):
+    folder = _saved(tmp_path)
+    (folder / "model.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        load_checkpoint(folder)
+
+
+def test_pickle_only_folder_is_refused_without_unpickling(tmp_path):
+    folder = _saved(tmp_path)
+    (folder / "model.safetensors").unlink()
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps(Exploit()))
+    with pytest.raises(CheckpointError, match="never unpickles"):
+        load_checkpoint(folder)
+    assert not marker.exists()
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "nope")
