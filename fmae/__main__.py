@@ -62,6 +62,9 @@ def _train(args: argparse.Namespace) -> int:
             "history": {k: [round(v, 5) for v in vals] for k, vals in done.history.items()},
         }
         folder = save_checkpoint(done.model, args.out, info)
+        from fmae.card import write_card_images
+
+        write_card_images(folder, done.model, info, test_ds.images[:2000], test_ds.labels[:2000])
         print(f"saved {folder}")
     return 0
 
