@@ -7,6 +7,8 @@ Saving is atomic: files go to a temporary sibling folder that is renamed into pl
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import shutil
@@ -21,7 +23,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from fmae.errors import CheckpointError
-from fmae.models import AutoEncoder, MODELS, model_config, validate_config
+from fmae.models import MODELS, AutoEncoder, model_config, validate_config
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -83,7 +85,9 @@ def load_weights(model: torch.nn.Module, weights: str | os.PathLike) -> None:
     missing = sorted(set(expected) - set(state))
     extra = sorted(set(state) - set(expected))
     if missing or extra:
-        raise CheckpointError(f"{path}: weights do not match the config (missing {missing}, unexpected {extra})")
+        raise CheckpointError(
+            f"{path}: weights do not match the config (missing {missing}, unexpected {extra})"
+        )
     for key, tensor in expected.items():
         got = state[key]
         if got.shape != tensor.shape or got.dtype != tensor.dtype:
@@ -133,7 +137,46 @@ def write_checkpoint_files(model: AutoEncoder, folder: Path, info: dict[str, Any
     (folder / CARD_FILE).write_text(render_card(config, info), encoding="utf-8")
 
 
-def save_checkpoint(model: AutoEncoder, folder: str | os.PathLike, info: dict[str, Any] | None = None) -> Path:
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _swap_into_place(new: Path, folder: Path) -> None:
+    """Make ``new`` appear at ``folder``; the previous content ends up at ``new``."""
+    try:
+        new.rename(folder)  # nothing there yet: a plain atomic rename
+        return
+    except OSError:
+        if not folder.exists():
+            raise
+    if _exchange(new, folder):
+        return
+    # Fallback without RENAME_EXCHANGE: a short window where ``folder`` is missing.
+    old = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
+    folder.rename(old)
+    new.rename(folder)
+    old.rename(new)
+
+
+def save_checkpoint(
+    model: AutoEncoder, folder: str | os.PathLike, info: dict[str, Any] | None = None
+) -> Path:
     """Save ``model`` and ``info`` (dataset, train_config, metrics, history) as a folder.
 
     Atomic: everything is written to a temporary sibling and renamed into place, so a crash
@@ -144,15 +187,7 @@ def save_checkpoint(model: AutoEncoder, folder: str | os.PathLike, info: dict[st
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     try:
         write_checkpoint_files(model, tmp, dict(info or {}))
-        if folder.exists():
-            # Swap: move the old folder aside, rename the new one in, then delete the old.
-            old = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
-            folder.rename(old)
-            tmp.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        _swap_into_place(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # after a swap it holds the previous version
     return folder

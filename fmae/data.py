@@ -168,7 +168,7 @@ def _load_cached(name: str, split: str, root: Path) -> Dataset:
     tv_name, classes = DATASETS[name]
     try:
         ds = _torchvision_class(tv_name)(str(root), train=split == "train", download=False)
-    except Exception as exc:  # noqa: BLE001 - corrupt/unreadable files
+    except Exception as exc:
         raise DataUnavailableError(f"The {name} files under {root} are unreadable: {exc}") from exc
     images = ds.data.to(torch.uint8).contiguous()
     labels = ds.targets.to(torch.int64).contiguous()

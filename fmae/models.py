@@ -10,12 +10,11 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-_HUB_KWARGS = dict(
-    library_name="fmae",
-    tags=["autoencoder", "fashion-mnist", "fmae"],
-    license="mit",
-    repo_url="https://huggingface.co/spaces/fmae/fmae",
-)
+_HUB_KWARGS = {
+    "library_name": "fmae",
+    "tags": ["autoencoder", "fashion-mnist", "fmae"],
+    "license": "mit",
+}
 
 
 class AutoEncoder(nn.Module):

@@ -127,7 +127,7 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """"auto" -> CUDA when available, else CPU."""
+    """ "auto" -> CUDA when available, else CPU."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
@@ -201,7 +201,11 @@ def train(
                 yield StepEvent(epoch, config.epochs, step, steps, value, now - start, rate)
         test_bce, test_mse = image_losses(model, test_data.images, device)
         model.train()
-        for key, val in (("epoch_train_bce", epoch_sum / steps), ("test_bce", test_bce), ("test_mse", test_mse)):
+        for key, val in (
+            ("epoch_train_bce", epoch_sum / steps),
+            ("test_bce", test_bce),
+            ("test_mse", test_mse),
+        ):
             history[key].append(val)
         yield EpochEvent(
             epoch, config.epochs, epoch_sum / steps, test_bce, test_mse, time.perf_counter() - start, model
@@ -228,7 +232,9 @@ def _batched(model: AutoEncoder, images: torch.Tensor, fn, device: torch.device,
     return out
 
 
-def image_losses(model: AutoEncoder, images: torch.Tensor, device: torch.device | None = None) -> tuple[float, float]:
+def image_losses(
+    model: AutoEncoder, images: torch.Tensor, device: torch.device | None = None
+) -> tuple[float, float]:
     """Mean per-pixel BCE and MSE of ``model`` on uint8 images (N, 28, 28)."""
     device = device or next(model.parameters()).device
     was_training = model.training
@@ -272,7 +278,13 @@ def pca_baseline(train_images: torch.Tensor, test_images: torch.Tensor, k: int) 
     return float(np.mean((recon - x_test) ** 2))
 
 
-def knn_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray, test_labels: np.ndarray, k: int = 5) -> float:
+def knn_accuracy(
+    train_codes: np.ndarray,
+    train_labels: np.ndarray,
+    test_codes: np.ndarray,
+    test_labels: np.ndarray,
+    k: int = 5,
+) -> float:
     """Accuracy of a k-nearest-neighbour classifier fitted on train codes, scored on test codes."""
     from sklearn.neighbors import KNeighborsClassifier
 

@@ -12,7 +12,21 @@ from fmae.checkpoint import load_checkpoint
 
 def test_train_then_evaluate_end_to_end(tmp_path, capsys):
     out = tmp_path / "tiny"
-    status = main(["train", "--epochs", "1", "--train-limit", "1280", "--hidden-dim", "32", "--seed", "5", "--out", str(out)])
+    status = main(
+        [
+            "train",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "1280",
+            "--hidden-dim",
+            "32",
+            "--seed",
+            "5",
+            "--out",
+            str(out),
+        ]
+    )
     assert status == 0
     printed = capsys.readouterr().out
     assert f"saved {out}" in printed
@@ -38,14 +52,17 @@ def test_user_errors_exit_2_with_one_line(tmp_path, capsys):
 
 
 def test_help_lists_commands():
-    out = subprocess.run([sys.executable, "-m", "fmae", "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "fmae", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for word in ("train", "evaluate", "push", "pull"):
         assert word in out
 
 
 def test_import_fmae_imports_no_gradio():
     code = (
-        "import sys, fmae, fmae.data, fmae.models, fmae.train, fmae.checkpoint, fmae.hub, fmae.sketch, fmae.__main__\n"
+        "import sys, fmae, fmae.data, fmae.models, fmae.train, fmae.checkpoint, fmae.hub, fmae.sketch\n"
+        "import fmae.__main__\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('gradio', 'gradio_client')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -20,7 +20,7 @@ def test_shapes_and_output_range(name):
     x = torch.rand(5, 1, 28, 28)
     z = model.encode(x)
     assert z.shape == (5, 7)
-    y = model(x)
+    y = model(x).detach()
     assert y.shape == (5, 1, 28, 28) and float(y.min()) >= 0 and float(y.max()) <= 1
     assert torch.allclose(torch.sigmoid(model.logits(x)), y, atol=1e-6)
     assert model.decode(z).shape == (5, 1, 28, 28)
@@ -58,11 +58,18 @@ def test_config_out_of_bounds_is_refused(config, reason):
         validate_config(config)
 
 
-@pytest.mark.parametrize("model", [MLPAutoEncoder(hidden_dim=32, latent_dim=4), ConvAutoEncoder(channels=4, latent_dim=3)])
+@pytest.mark.parametrize(
+    "model", [MLPAutoEncoder(hidden_dim=32, latent_dim=4), ConvAutoEncoder(channels=4, latent_dim=3)]
+)
 def test_save_load_round_trip_is_exact(tmp_path, model):
     info = {"dataset": "fashion", "metrics": {"test_mse": 0.5}}
     folder = save_checkpoint(model, tmp_path / "ck", info)
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "metrics.json", "model.safetensors"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.md",
+        "config.json",
+        "metrics.json",
+        "model.safetensors",
+    ]
     ckpt = load_checkpoint(folder)
     assert ckpt.config == model_config(model) and ckpt.metrics == {"test_mse": 0.5}
     x = torch.rand(3, 1, 28, 28)

@@ -69,7 +69,8 @@ def test_stop_ends_the_run_between_steps(fashion):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"epochs": 0}, {"epochs": 1000}, {"batch_size": 0}, {"lr": 0}, {"hidden_dim": 10**6}, {"dataset": "x"}]
+    "kwargs",
+    [{"epochs": 0}, {"epochs": 1000}, {"batch_size": 0}, {"lr": 0}, {"hidden_dim": 10**6}, {"dataset": "x"}],
 )
 def test_bad_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
@@ -79,7 +80,9 @@ def test_bad_configs_are_refused(kwargs):
 def test_evaluate_matches_independent_computations(fashion):
     train_ds, test_ds = fashion
     train_small, test_small = train_ds.head(3000), test_ds.head(500)
-    model = train_to_end(TrainConfig(epochs=1, train_limit=3000, hidden_dim=32), train_small, test_small).model
+    model = train_to_end(
+        TrainConfig(epochs=1, train_limit=3000, hidden_dim=32), train_small, test_small
+    ).model
     got = evaluate(model, train_small, test_small)
 
     x = test_small.floats()
