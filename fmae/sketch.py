@@ -6,8 +6,8 @@ Sketchpad value) -> ``ink_from_image`` / ``ink_from_array`` (an ink map in [0, 1
 
 - ``"mnist"``: fit the longest side into 20x20 keeping the aspect ratio (antialiased), paste into
   28x28 so the intensity centre of mass lands on pixel (14, 14) (integer shift, as in MNIST).
-- ``"fashion"``: longest edge scaled to 28, centred by bounding box (an odd margin puts the extra
-  pixel on the left/top, as Fashion-MNIST does).
+- ``"fashion"``: longest edge of the ink's bounding box scaled to 28, box centred; one sub-pixel
+  resampling keeps the aspect ratio exact (no rounding of the short edge).
 
 Decisions: an empty *sketchpad* (None, a blank or fully transparent composite) is a normal state,
 so ``from_sketchpad``/``preprocess`` return None for it; an *upload* with no ink is a user error and
@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from math import ceil, floor
 from typing import IO, Any, Literal
 
 import numpy as np
@@ -225,10 +226,11 @@ def ink_from_image(img: Image.Image) -> np.ndarray:
 
 
 def _resize(a: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Antialiased resize of a float map (area-weighted when shrinking)."""
+    """Resize a float map: area averaging when shrinking, bilinear when enlarging (no overshoot)."""
     img = Image.fromarray(np.ascontiguousarray(a, dtype=np.float32))  # mode "F"
-    out = np.asarray(img.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
-    return np.clip(out, 0.0, 1.0)
+    shrink = height * width < a.shape[0] * a.shape[1]
+    filt = Image.Resampling.BOX if shrink else Image.Resampling.BILINEAR
+    return np.clip(np.asarray(img.resize((width, height), filt), dtype=np.float32), 0.0, 1.0)
 
 
 def ink_bbox(ink: np.ndarray, threshold: float = CROP_THRESHOLD) -> tuple[int, int, int, int] | None:
@@ -240,21 +242,42 @@ def ink_bbox(ink: np.ndarray, threshold: float = CROP_THRESHOLD) -> tuple[int, i
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
-def _fit(crop: np.ndarray, box: int) -> np.ndarray:
+def _window(ink: np.ndarray, y0: float, x0: float, side: float) -> np.ndarray:
+    """Resample the square source window at (y0, x0) of ``side`` pixels to 28x28; zeros outside."""
+    r0, c0, r1, c1 = floor(y0), floor(x0), ceil(y0 + side), ceil(x0 + side)
+    region = np.zeros((r1 - r0, c1 - c0), dtype=np.float32)
+    ys, xs, ye, xe = max(r0, 0), max(c0, 0), min(r1, ink.shape[0]), min(c1, ink.shape[1])
+    region[ys - r0 : ye - r0, xs - c0 : xe - c0] = ink[ys:ye, xs:xe]
+    filt = Image.Resampling.BOX if side > SIDE else Image.Resampling.BILINEAR
+    box = (x0 - c0, y0 - r0, x0 - c0 + side, y0 - r0 + side)  # sub-pixel source box
+    out = Image.fromarray(region).resize((SIDE, SIDE), filt, box=box)
+    return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
+
+
+def _fashion(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Longest edge of the ink's bounding box -> 28 pixels, box centred (aspect ratio kept exactly)."""
+    top, bottom, left, right = box
+    side = max(bottom - top, right - left)
+    return _window(ink, (top + bottom - side) / 2, (left + right - side) / 2, side)
+
+
+def _mnist(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Fit into 20x20 (aspect kept, antialiased), then an integer shift puts the centre of mass at (14, 14)."""
+    crop = ink[box[0] : box[1], box[2] : box[3]]
+    crop = crop * np.float32(1 / crop.max())  # MNIST's digits were bilevel: full-contrast strokes
     h, w = crop.shape
-    s = box / max(h, w)
-    return _resize(crop, max(1, round(h * s)), max(1, round(w * s)))
-
-
-def _paste_mnist(small: np.ndarray) -> tuple[int, int]:
+    s = MNIST_BOX / max(h, w)
+    small = _resize(crop, max(1, round(h * s)), max(1, round(w * s)))
     h, w = small.shape
     total = float(small.sum())
     cy = float(small.sum(axis=1) @ np.arange(h, dtype=np.float32)) / total
     cx = float(small.sum(axis=0) @ np.arange(w, dtype=np.float32)) / total
-    # Integer shift (as MNIST): centre of mass within half a pixel of (14, 14); clamped so no ink is lost.
+    # Integer shift, as MNIST: centre of mass within half a pixel of (14, 14); clamped so no ink is lost.
     oy = min(max(round(SIDE / 2 - cy), 0), SIDE - h)
     ox = min(max(round(SIDE / 2 - cx), 0), SIDE - w)
-    return oy, ox
+    out = np.zeros((SIDE, SIDE), dtype=np.float32)
+    out[oy : oy + h, ox : ox + w] = small
+    return out
 
 
 def to_model_input(ink: np.ndarray, convention: Convention) -> np.ndarray:
@@ -272,18 +295,7 @@ def to_model_input(ink: np.ndarray, convention: Convention) -> np.ndarray:
     box = ink_bbox(ink)
     if box is None:
         raise EmptySketchError("No ink found in the image: draw or upload a dark shape on a light background.")
-    crop = ink[box[0] : box[1], box[2] : box[3]]
-    if convention == "mnist":
-        crop = crop * np.float32(1 / crop.max())  # MNIST's digits were bilevel: full-contrast strokes
-    small = _fit(crop, MNIST_BOX if convention == "mnist" else SIDE)
-    h, w = small.shape
-    if convention == "mnist":
-        oy, ox = _paste_mnist(small)
-    else:
-        oy, ox = (SIDE - h + 1) // 2, (SIDE - w + 1) // 2
-    out = np.zeros((SIDE, SIDE), dtype=np.float32)
-    out[oy : oy + h, ox : ox + w] = small
-    return out
+    return _mnist(ink, box) if convention == "mnist" else _fashion(ink, box)
 
 
 def _as_rgba_array(image: Any) -> np.ndarray | None:

@@ -166,11 +166,13 @@ def test_sketch_mnist_convention(shape):
 
 def test_fashion_convention_centres_by_bounding_box():
     ink = np.zeros((300, 300), np.float32)
-    ink[20:230, 50:150] = 1.0  # 210 x 100: longest edge -> 28, width -> 13 (odd margin 15)
+    ink[20:230, 50:150] = 1.0  # 210 x 100: longest edge -> 28 rows, width -> 13.33 columns
     x = to_model_input(ink, "fashion")
-    rows, cols = np.flatnonzero(x.max(axis=1) > 0.5), np.flatnonzero(x.max(axis=0) > 0.5)
-    assert (rows[0], rows[-1]) == (0, 27)
-    assert (cols[0], 27 - cols[-1]) == (8, 7)  # extra margin pixel on the left, as in Fashion-MNIST
+    assert x[:, 14].min() == pytest.approx(1.0)  # spans every row
+    columns = x.sum(axis=0) / 28  # coverage per column
+    assert columns.sum() == pytest.approx(100 * 28 / 210, abs=0.02)  # aspect ratio kept exactly
+    np.testing.assert_allclose(columns, columns[::-1], atol=1e-3)  # centred
+    assert columns[8:20].min() == pytest.approx(1.0) and columns[:7].max() == 0 and 0 < columns[7] < 1
 
 
 def test_preprocess_speed_280_sketch():
