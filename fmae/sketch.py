@@ -21,6 +21,7 @@ import io
 import os
 import warnings
 from math import ceil, floor
+from pathlib import Path
 from typing import IO, Any, Literal
 
 import numpy as np
@@ -45,16 +46,12 @@ class EmptySketchError(InputImageError):
     """The image holds no ink: a uniform picture, a fully transparent one, a blank drawing."""
 
 
-def _size_text(n: int) -> str:
-    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n} bytes"
-
-
 def _read_bytes(source: Source, max_bytes: int) -> bytes:
     """Read at most ``max_bytes + 1`` bytes, so an oversized file is detected without reading it all."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
-        name = os.path.basename(os.fspath(source))
+        name = Path(source).name
         try:
             with open(source, "rb") as f:
                 data = f.read(max_bytes + 1)
@@ -69,21 +66,18 @@ def _read_bytes(source: Source, max_bytes: int) -> bytes:
     if not data:
         raise InputImageError("The file is empty (0 bytes): upload a PNG or JPEG image.")
     if len(data) > max_bytes:
-        raise InputImageError(f"The file is larger than {_size_text(max_bytes)}: upload a smaller image.")
+        limit = f"{max_bytes / 2**20:.0f} MB" if max_bytes >= 2**20 else f"{max_bytes} bytes"
+        raise InputImageError(f"The file is larger than {limit}: upload a smaller image.")
     return data
 
 
 def check_dimensions(width: int, height: int) -> None:
     """Raise InputImageError for images too small to hold a drawing or too large to decode safely."""
+    size = f"The image is {width}x{height} pixels"
     if width * height > MAX_PIXELS:
-        raise InputImageError(
-            f"The image is {width}x{height} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels. "
-            "Upload a smaller image."
-        )
+        raise InputImageError(f"{size}; the limit is {MAX_PIXELS // 10**6} megapixels: upload a smaller one.")
     if min(width, height) < MIN_SIDE:
-        raise InputImageError(
-            f"The image is only {width}x{height} pixels; it must be at least {MIN_SIDE}x{MIN_SIDE}."
-        )
+        raise InputImageError(f"{size}; it must be at least {MIN_SIDE}x{MIN_SIDE}.")
 
 
 def _open_checked(data: bytes) -> Image.Image:
@@ -96,20 +90,17 @@ def _open_checked(data: bytes) -> Image.Image:
             img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
             check_dimensions(*img.size)
             if getattr(img, "is_animated", False) and img.format != "MPO":  # MPO: camera JPEG + preview
-                raise InputImageError(
-                    f"The {img.format} image has several frames (animated or multi-page); "
-                    "upload a single still image."
-                )
+                raise InputImageError(f"The {img.format} has several frames: upload a single still image.")
+            if img.format == "JPEG":
+                img.draft(img.mode, (WORK_SIDE, WORK_SIDE))  # decode at 1/2..1/8 scale: much faster
             img.load()
     except InputImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputImageError(
-            "The image has too many pixels to decode safely (a decompression bomb?). Upload a smaller image."
-        ) from None
+        raise InputImageError("Too many pixels to decode safely (a decompression bomb?).") from None
     except UnidentifiedImageError:
         raise InputImageError(
-            f"The file is not an image we can read; upload one of: {', '.join(ALLOWED_FORMATS)}."
+            f"The file is not an image we can read ({', '.join(ALLOWED_FORMATS)})."
         ) from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure on untrusted bytes is a bad file
         raise InputImageError(f"The image is corrupt or truncated and cannot be decoded ({exc}).") from None
@@ -120,12 +111,9 @@ def _scale_high_depth(img: Image.Image) -> Image.Image:
     """16/32-bit integer or float greyscale -> 8-bit "L", scaled (Pillow's convert would clip)."""
     arr = np.asarray(img, dtype=np.float32)
     peak = float(arr.max()) if arr.size else 0.0
-    if img.mode.startswith("I;16"):
-        scale = 65535.0
-    elif img.mode == "F" and peak <= 1.0:
-        scale = 1.0
-    else:
-        scale = 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else peak
+    scale = 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else peak
+    if img.mode.startswith("I;16") or (img.mode == "F" and peak <= 1.0):
+        scale = 65535.0 if img.mode.startswith("I;16") else 1.0
     return Image.fromarray(np.clip(arr * (255.0 / scale), 0, 255).round().astype(np.uint8))
 
 
@@ -186,10 +174,8 @@ def _ink_from_gray(gray: np.ndarray) -> np.ndarray:
     """Ink relative to the background, estimated as the median of the outermost pixel ring."""
     border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
     bg = float(np.median(border))
-    if bg >= 0.5:  # dark ink on a light background
-        ink = (bg - gray) * np.float32(1 / bg)
-    else:  # light ink on a dark background
-        ink = (gray - bg) * np.float32(1 / (1 - bg))
+    # dark ink on a light background, or light ink on a dark one
+    ink = (bg - gray) * np.float32(1 / bg) if bg >= 0.5 else (gray - bg) * np.float32(1 / (1 - bg))
     return np.clip(ink, 0.0, 1.0, out=ink)
 
 
@@ -225,14 +211,6 @@ def ink_from_image(img: Image.Image) -> np.ndarray:
     return ink_from_array(np.asarray(normalize_mode(img)))
 
 
-def _resize(a: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize a float map: area averaging when shrinking, bilinear when enlarging (no overshoot)."""
-    img = Image.fromarray(np.ascontiguousarray(a, dtype=np.float32))  # mode "F"
-    shrink = height * width < a.shape[0] * a.shape[1]
-    filt = Image.Resampling.BOX if shrink else Image.Resampling.BILINEAR
-    return np.clip(np.asarray(img.resize((width, height), filt), dtype=np.float32), 0.0, 1.0)
-
-
 def ink_bbox(ink: np.ndarray, threshold: float = CROP_THRESHOLD) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right) bounds (exclusive ends) of pixels above ``threshold``; None if none."""
     mask = ink > threshold
@@ -248,7 +226,7 @@ def _window(ink: np.ndarray, y0: float, x0: float, side: float) -> np.ndarray:
     region = np.zeros((r1 - r0, c1 - c0), dtype=np.float32)
     ys, xs, ye, xe = max(r0, 0), max(c0, 0), min(r1, ink.shape[0]), min(c1, ink.shape[1])
     region[ys - r0 : ye - r0, xs - c0 : xe - c0] = ink[ys:ye, xs:xe]
-    filt = Image.Resampling.BOX if side > SIDE else Image.Resampling.BILINEAR
+    filt = Image.Resampling.BOX if side > SIDE else Image.Resampling.BILINEAR  # antialiased, no overshoot
     box = (x0 - c0, y0 - r0, x0 - c0 + side, y0 - r0 + side)  # sub-pixel source box
     out = Image.fromarray(region).resize((SIDE, SIDE), filt, box=box)
     return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
@@ -262,12 +240,14 @@ def _fashion(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def _mnist(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Fit into 20x20 (aspect kept, antialiased), then an integer shift puts the centre of mass at (14, 14)."""
+    """Fit into 20x20 (aspect kept), then an integer shift puts the centre of mass at (14, 14)."""
     crop = ink[box[0] : box[1], box[2] : box[3]]
     crop = crop * np.float32(1 / crop.max())  # MNIST's digits were bilevel: full-contrast strokes
     h, w = crop.shape
     s = MNIST_BOX / max(h, w)
-    small = _resize(crop, max(1, round(h * s)), max(1, round(w * s)))
+    filt = Image.Resampling.BOX if s < 1 else Image.Resampling.BILINEAR  # antialiased, no overshoot
+    small = Image.fromarray(crop).resize((max(1, round(w * s)), max(1, round(h * s))), filt)
+    small = np.clip(np.asarray(small, dtype=np.float32), 0.0, 1.0)
     h, w = small.shape
     total = float(small.sum())
     cy = float(small.sum(axis=1) @ np.arange(h, dtype=np.float32)) / total
@@ -294,11 +274,11 @@ def to_model_input(ink: np.ndarray, convention: Convention) -> np.ndarray:
         raise ValueError(f"ink must be a 2-D array, got shape {ink.shape}")
     box = ink_bbox(ink)
     if box is None:
-        raise EmptySketchError("No ink found in the image: draw or upload a dark shape on a light background.")
+        raise EmptySketchError("No ink found: draw or upload a dark shape on a light background.")
     return _mnist(ink, box) if convention == "mnist" else _fashion(ink, box)
 
 
-def _as_rgba_array(image: Any) -> np.ndarray | None:
+def _as_array(image: Any) -> np.ndarray | None:
     if image is None:
         return None
     if isinstance(image, np.ndarray):
@@ -310,7 +290,7 @@ def _as_rgba_array(image: Any) -> np.ndarray | None:
 
 def _flatten(background: Any, layers: list[Any]) -> np.ndarray | None:
     """Composite Sketchpad layers over the background (used when no composite is given)."""
-    parts = [p for p in (_as_rgba_array(x) for x in [background, *layers]) if p is not None]
+    parts = [p for p in (_as_array(x) for x in [background, *layers]) if p is not None]
     if not parts:
         return None
     images = [Image.fromarray(np.ascontiguousarray(p).astype(np.uint8)).convert("RGBA") for p in parts]
@@ -332,11 +312,11 @@ def from_sketchpad(value: Any) -> np.ndarray | None:
     if value is None:
         return None
     if isinstance(value, dict):
-        image = _as_rgba_array(value.get("composite"))
+        image = _as_array(value.get("composite"))
         if image is None:
             image = _flatten(value.get("background"), list(value.get("layers") or []))
     else:
-        image = _as_rgba_array(value)
+        image = _as_array(value)
     if image is None:
         return None
     try:
@@ -364,12 +344,15 @@ def preprocess(value: Any, dataset: str) -> np.ndarray | None:
     if value is None or isinstance(value, dict):
         ink = from_sketchpad(value)
         return None if ink is None else to_model_input(ink, convention)
-    if isinstance(value, np.ndarray):
-        if value.ndim < 2:
-            raise InputImageError(f"Expected an image array (H, W) or (H, W, C), got shape {value.shape}.")
-        check_dimensions(value.shape[1], value.shape[0])
-        if max(value.shape[:2]) > WORK_SIDE and value.dtype == np.uint8:
-            value = np.asarray(_shrink(Image.fromarray(np.ascontiguousarray(value))))
+    if (
+        isinstance(value, np.ndarray)
+        and value.dtype == np.uint8
+        and value.shape[2:] in ((), (1,), (2,), (3,), (4,))
+    ):
+        value = Image.fromarray(np.ascontiguousarray(value[..., 0] if value.shape[2:] == (1,) else value))
+    if isinstance(value, np.ndarray):  # uint16 or float arrays: converted by ink_from_array
+        if value.ndim >= 2:
+            check_dimensions(value.shape[1], value.shape[0])
         ink = ink_from_array(value)
     elif isinstance(value, Image.Image):
         check_dimensions(*value.size)
