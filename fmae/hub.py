@@ -33,12 +33,13 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import tqdm as hf_tqdm
 from huggingface_hub.utils import validate_repo_id as _hf_validate_repo_id
 
+from fmae.assets import ASSETS_FILE, load_assets
 from fmae.card import CARD_IMAGES, render_card
 from fmae.checkpoint import CARD_FILE, CONFIG_FILE, INFO_FILE, UNSAFE_SUFFIXES, WEIGHTS_FILE, load_checkpoint
 from fmae.errors import CheckpointError, FmaeError, HubError
 
-#: the only files pushed or pulled
-SAFE_FILES = (CONFIG_FILE, WEIGHTS_FILE, INFO_FILE, CARD_FILE, *CARD_IMAGES)
+#: the only files pushed or pulled (assets: test-error percentiles and PCA basis, safetensors too)
+SAFE_FILES = (CONFIG_FILE, WEIGHTS_FILE, INFO_FILE, CARD_FILE, ASSETS_FILE, *CARD_IMAGES)
 _TOKEN_LIKE = re.compile(r"\bhf_[A-Za-z0-9]{16,}\b")
 
 
@@ -72,8 +73,13 @@ def validate_repo_id(repo_id: object, *, require_namespace: bool = False) -> str
     return repo_id
 
 
-def resolve_token(token: str | None = None) -> str | None:
-    """The token to use: ``token``, else ``HF_TOKEN``, else the cached ``hf auth login`` token."""
+def resolve_token(token: str | bool | None = None) -> str | None:
+    """The token to use: ``token``, else ``HF_TOKEN``, else the cached ``hf auth login`` token.
+
+    ``False`` means "no token at all" (a hosted demo must not lend its owner's token to visitors).
+    """
+    if token is False:
+        return None
     return token or get_token()
 
 
@@ -154,7 +160,7 @@ def push_checkpoint(
     folder: str | os.PathLike,
     repo_id: str,
     *,
-    token: str | None = None,
+    token: str | bool | None = None,
     private: bool = False,
     message: str | None = None,
     progress: Callable[[str], None] | None = None,
@@ -234,7 +240,7 @@ def pull_checkpoint(
     *,
     revision: str | None = None,
     out: str | os.PathLike | None = None,
-    token: str | None = None,
+    token: str | bool | None = None,
     endpoint: str | None = None,
 ) -> Path:
     """Download checkpoint ``repo_id`` at ``revision`` (default main), validate it, return its folder.
@@ -273,6 +279,7 @@ def pull_checkpoint(
     path = Path(folder)
     try:
         load_checkpoint(path)
+        load_assets(path)  # None when absent; malformed assets are refused like malformed weights
     except CheckpointError as exc:
         raise CheckpointError(f"{repo_id}@{revision or 'main'} was refused: {exc}") from None
     return _copy_out(path, Path(out)) if out is not None else path

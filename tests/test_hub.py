@@ -21,6 +21,7 @@ import traceback
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from huggingface_hub import CommitOperationAdd, HfApi, ModelCard
@@ -28,6 +29,7 @@ from PIL import Image
 from safetensors.torch import save_file
 
 import fmae.checkpoint
+from fmae.assets import ModelAssets, load_assets, save_assets
 from fmae.card import render_card, write_card_images
 from fmae.checkpoint import load_checkpoint, save_checkpoint
 from fmae.errors import CheckpointError, HubError
@@ -144,12 +146,17 @@ def test_push_sends_only_checkpoint_files_and_a_card_for_the_repo(hub, repo_id, 
     images = torch.randint(0, 256, (40, 28, 28), dtype=torch.uint8)
     written = write_card_images(folder, model, INFO, test_images=images, test_labels=torch.arange(40) % 10)
     assert written == ["loss_curve.png", "reconstructions.png", "embedding.png"]
+    basis = np.linalg.qr(np.random.default_rng(0).normal(size=(784, 4)))[0].T.astype(np.float32)
+    save_assets(
+        ModelAssets(np.sort(np.random.default_rng(1).random(50, dtype=np.float32)), basis[0], basis), folder
+    )
     (folder / "optimizer.pt").write_bytes(b"not for the hub")
     (folder / "notes.txt").write_text("private")
 
     push_checkpoint(folder, repo_id, token=TOKEN)
     out = pull_checkpoint(repo_id, out=tmp_path / "pulled")
     assert (out / "embedding.png").is_file() and not (out / "notes.txt").exists()
+    assert load_assets(out).pca_components.shape == (4, 784)
     remote = set(HfApi().list_repo_files(repo_id))
     assert remote == {".gitattributes", *SAFE_FILES}
     card = ModelCard(hub.repos[repo_id].resolve("main").files["README.md"].decode())

@@ -1,0 +1,219 @@
+"""Hub tab: push the picked model to the Hugging Face Hub, or pull a checkpoint into the session.
+
+The work is in ``fmae.hub`` (repo id checks, safe uploads and downloads, token-free errors);
+handlers here only wire it to the session. Token rule: the password box wins; an empty box falls
+back to ``HF_TOKEN`` (or the cached login), except on a Hugging Face Space (``SPACE_ID`` set),
+where the Space's own secret would let every visitor write (and read private repos) as the
+Space's owner: there the fallback needs ``FMAE_HUB_USE_ENV_TOKEN=1``. The token is used for one
+request and never stored, logged or shown; every message goes through ``fmae.hub.scrub``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from fmae.assets import ModelAssets, compute_assets, dataset_pca, load_assets
+from fmae.checkpoint import Checkpoint, load_checkpoint
+from fmae.data import load_dataset
+from fmae.errors import DataUnavailableError, FmaeError, HubError
+from fmae.hub import pull_checkpoint, push_checkpoint, resolve_token, scrub, validate_repo_id
+from fmae.session import ModelEntry
+from ui.state import AppState, user_error
+
+log = logging.getLogger(__name__)
+PULLS_DIR = ".hub-pulls"  # under the session dir; a leading dot: no model name can collide with it
+#: first word of fmae.hub's push progress lines -> (fraction done, what to show; None: the line itself)
+PUSH_STEPS = {
+    "checking": (0.1, "checking the checkpoint"),
+    "creating": (0.3, "creating the repo if needed"),
+    "uploading": (0.5, None),
+    "pushed": (1.0, "pushed"),
+}
+HELP = (
+    "Push the model picked above to a model repo of yours on the [Hugging Face Hub](https://huggingface.co), "
+    "or pull any fmae checkpoint: only safetensors weights and their config are downloaded, checked "
+    "before use (pickle files are refused). A pulled model joins your session and becomes the current one."
+)
+
+
+def env_token_allowed() -> bool:
+    """May an empty token box fall back to HF_TOKEN / the cached login? Not on a Space unless opted in."""
+    return not os.environ.get("SPACE_ID") or os.environ.get("FMAE_HUB_USE_ENV_TOKEN") == "1"
+
+
+def pick_token(box: str | None) -> str | bool | None:
+    """The token for one request: the box's, else None (fmae.hub then reads HF_TOKEN / the login),
+    else False (anonymous) where the environment's token must not be used."""
+    token = (box or "").strip()
+    if token:
+        return token
+    return None if env_token_allowed() else False
+
+
+def hub_error(exc: Exception, token: str | bool | None) -> gr.Error:
+    """Our exception -> ``gr.Error`` without the token and without a traceback in the server log."""
+    used = resolve_token(token or None)  # the token fmae.hub sent (or the environment's): never shown
+    if not isinstance(exc, FmaeError | ValueError):  # a bug: keep a trace for the operator, token-free
+        log.error("Hub tab: unexpected %s", scrub(f"{type(exc).__name__}: {exc}", used))
+    return gr.Error(scrub(user_error(exc).message, used), print_exception=False)
+
+
+def pulled_name(repo_id: str, revision: str | None) -> str:
+    """Picker name of a pulled model: the repo's name, with the revision if one was asked for."""
+    name = repo_id.split("/")[-1]
+    if not revision:
+        return name
+    short = (
+        revision[:8] if len(revision) == 40 and all(c in "0123456789abcdef" for c in revision) else revision
+    )
+    return f"{name}@{short}"
+
+
+def reference_assets(folder: Path, ckpt: Checkpoint) -> tuple[ModelAssets | None, str]:
+    """The pulled model's assets: stored ones, else computed from its dataset; (None, why) if impossible."""
+    assets = load_assets(folder)
+    if assets is not None:
+        return assets, "reference errors and PCA baseline from the repo"
+    try:
+        test = load_dataset(ckpt.dataset, "test")
+        assets = compute_assets(ckpt.model, test.images, dataset_pca(ckpt.dataset), ckpt.dataset)
+    except DataUnavailableError:
+        return None, f"no percentiles or PCA comparison: the {ckpt.dataset} dataset is not available here"
+    return assets, f"reference errors and PCA baseline computed on the {ckpt.dataset} test set"
+
+
+def session_folders(app: AppState, request: gr.Request | None) -> set[Path]:
+    """Folders of the visitor's own models (those saved or pulled)."""
+    session = app.session(request)
+    entries = (session.get_model(n) for n in session.model_names())
+    return {e.folder for e in entries if e is not None and e.folder is not None}
+
+
+def push_model(
+    app: AppState, request: gr.Request | None, model: str | None, token_box: str | None, repo_id: str,
+    private: bool, message: str | None, progress: Any,
+) -> str:  # fmt: skip
+    """Push the visitor's model ``model`` to ``repo_id``; markdown with a link to the new commit."""
+    token = pick_token(token_box)
+    try:
+        repo_id = validate_repo_id((repo_id or "").strip(), require_namespace=True)
+        if token is False:
+            raise HubError(
+                "pushing needs a Hugging Face token with write access: paste one into the token box "
+                "(this Space does not lend its own token)"
+            )
+        entry = app.resolve(request, model)
+        progress(0.05, desc=f"saving {entry.name}")
+        folder = app.save(request, entry.name)
+
+        def report(line: str) -> None:
+            step = PUSH_STEPS.get(line.split(" ")[0])
+            if step is not None:
+                progress(step[0], desc=step[1] or line)
+
+        result = push_checkpoint(
+            folder, repo_id, token=token, private=bool(private), message=(message or "").strip() or None,
+            progress=report,
+        )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a token-free message
+        raise hub_error(exc, token) from None
+    repo_url = result.commit_url.split("/commit/")[0]
+    return (
+        f"Pushed **{entry.name}** to [{result.repo_id}]({repo_url}){' (private)' if private else ''}: "
+        f"commit [`{result.commit_oid[:8]}`]({result.commit_url})."
+    )
+
+
+def pull_model(
+    app: AppState, request: gr.Request | None, repo_id: str, revision: str | None, token_box: str | None,
+    progress: Any,
+) -> tuple[str, dict]:  # fmt: skip
+    """Pull ``repo_id`` at ``revision`` into the visitor's session; (markdown, picker update)."""
+    token = pick_token(token_box)
+    root = app.session_dir(request) / PULLS_DIR
+    out = root / uuid.uuid4().hex[:12]  # a folder per pull: a model in use never sees its files change
+    try:
+        repo_id = validate_repo_id((repo_id or "").strip())
+        revision = (revision or "").strip() or None
+        progress(0.1, desc=f"downloading {repo_id}")
+        # token False (anonymous) needs fmae.hub.resolve_token to keep False rather than read HF_TOKEN
+        folder = pull_checkpoint(repo_id, revision=revision, out=out, token=token)  # type: ignore[arg-type]
+        ckpt = load_checkpoint(folder)
+        progress(0.5, desc="preparing the reference errors and PCA baseline")
+        assets, note = reference_assets(folder, ckpt)
+        entry = ModelEntry(pulled_name(repo_id, revision), ckpt, assets, "pulled", folder)
+        before = session_folders(app, request)
+        name, update = app.add_model(request, entry.name, entry)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a token-free message
+        shutil.rmtree(out, ignore_errors=True)
+        raise hub_error(exc, token) from None
+    for gone in before - session_folders(app, request):  # pulled models the session let go of
+        if gone.parent == root:
+            shutil.rmtree(gone, ignore_errors=True)
+    cfg = ckpt.config
+    return (
+        f"Pulled `{repo_id}@{revision or 'main'}` as **{name}**, now the current model: "
+        f"{cfg['model_type']} autoencoder, latent size {cfg.get('latent_dim')}, for {ckpt.dataset} ({note}).",
+        update,
+    )
+
+
+def build(app: AppState) -> None:
+    """Lay out the Hub tab inside the current ``gr.Tab`` and wire its events (``hub_push``, ``hub_pull``)."""
+    gr.Markdown(HELP)
+    token = gr.Textbox(
+        label="Hugging Face token", type="password", elem_id="hub-token",
+        placeholder="hf_… (empty: the server's HF_TOKEN, where allowed)",
+        info="Used for this request only; never stored or shown. Pushing needs write access.",
+    )  # fmt: skip
+    with gr.Row():
+        with gr.Column():
+            gr.Markdown("### Push the picked model")
+            push_repo = gr.Textbox(label="Repo id", placeholder="username/fmae-mlp", elem_id="hub-push-repo")
+            private = gr.Checkbox(label="Private repo", value=False, elem_id="hub-private")
+            message = gr.Textbox(
+                label="Commit message", placeholder="Upload fmae checkpoint", elem_id="hub-message"
+            )
+            push = gr.Button("Push", variant="primary", elem_id="hub-push")
+            push_status = gr.Markdown(elem_id="hub-push-status")
+        with gr.Column():
+            gr.Markdown("### Pull a model")
+            pull_repo = gr.Textbox(label="Repo id", placeholder="username/fmae-mlp", elem_id="hub-pull-repo")
+            revision = gr.Textbox(
+                label="Revision", placeholder="main (or a branch or commit id)", elem_id="hub-rev"
+            )
+            pull = gr.Button("Pull", variant="primary", elem_id="hub-pull")
+            pull_status = gr.Markdown(elem_id="hub-pull-status")
+
+    def hub_push(
+        model: str | None, token_box: str, repo_id: str, is_private: bool, msg: str, request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress tracker
+    ) -> str:  # fmt: skip
+        """Push the picked model; returns markdown with a link to the new commit."""
+        return push_model(app, request, model, token_box, repo_id, is_private, msg, progress)
+
+    def hub_pull(
+        repo_id: str, rev: str, token_box: str, request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[str, dict]:  # fmt: skip
+        """Pull a checkpoint into the session; returns markdown and the picker (the pulled model selected)."""
+        return pull_model(app, request, repo_id, rev, token_box, progress)
+
+    common = {"concurrency_limit": 2, "concurrency_id": "hub"}
+    push.click(
+        hub_push,
+        [app.picker, token, push_repo, private, message],
+        [push_status],
+        api_name="hub_push",
+        **common,
+    )
+    pull.click(
+        hub_pull, [pull_repo, revision, token], [pull_status, app.picker], api_name="hub_pull", **common
+    )
