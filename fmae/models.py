@@ -76,6 +76,10 @@ class MLPAutoEncoder(AutoEncoder, PyTorchModelHubMixin, **_HUB_KWARGS):
         flat = self.decoder[:-1](z)  # every layer but the final Sigmoid: (B, 784)
         return flat.reshape(z.shape[0], 1, 28, 28)
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstructions in the input's own shape: (B, 784) as in the tutorial, or (B, 1, 28, 28)."""
+        return super().forward(x).reshape(x.shape)
+
 
 class ConvAutoEncoder(AutoEncoder, PyTorchModelHubMixin, **_HUB_KWARGS):
     """Convolutional autoencoder with the same latent size as the MLP.

@@ -149,3 +149,11 @@ def test_pickle_only_folder_is_refused_without_unpickling(tmp_path):
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "nope")
+
+
+def test_mlp_keeps_the_tutorials_flat_shape():
+    model = MLPAutoEncoder(hidden_dim=16, latent_dim=3)
+    flat = torch.rand(4, 784)
+    with torch.no_grad():
+        assert model(flat).shape == (4, 784)
+        assert torch.equal(model(flat), model(flat.reshape(4, 1, 28, 28)).reshape(4, 784))
