@@ -34,3 +34,56 @@ def hub_server() -> HubServer:
             f"(it uses {constants.ENDPOINT}); the Hub tests would talk to the wrong server"
         )
     return _HUB
+
+
+# ---------------------------------------------------------------- the app as a server
+# (tests/test_app_api.py and tests/test_browser.py share one `python app.py` process)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """``python app.py`` on a free loopback port (shipped checkpoints from FMAE_CHECKPOINTS or
+    ./checkpoints); yields its base URL and stops it afterwards."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    work = tmp_path_factory.mktemp("app-server")
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "GRADIO_TEMP_DIR": str(work / "gradio"),
+        "FMAE_TORCH_THREADS": "1",
+    }
+    log = open(work / "server.log", "wb")  # noqa: SIM115 - closed below, after the process ends
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"app.py did not start:\n{(work / 'server.log').read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
