@@ -1,0 +1,106 @@
+"""fmae demo: train autoencoders, reconstruct drawings and uploads (a Hugging Face Space).
+
+UI only: layout and wiring; the tabs live in ``ui/`` and the work in ``fmae``. ``demo`` is the
+Gradio app; ``python app.py`` serves it on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT
+(127.0.0.1:7860 by default).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import gradio as gr
+
+from fmae.errors import FmaeError
+from ui import embed_tab, hub_tab, reconstruct_tab, train_tab
+from ui.state import AppState, model_info, user_error
+
+MAX_FILE_SIZE = "10mb"  # uploads beyond this are refused by the server (fmae.sketch allows 10 MiB)
+CSS = """
+#examples img, #train-grid img { image-rendering: pixelated; }
+"""
+
+
+def build_demo(app: AppState | None = None) -> gr.Blocks:
+    """The whole app; ``app`` (shipped models + sessions) is made from the environment if omitted."""
+    app = app or AppState()
+    # delete_cache: result images older than an hour go (every 10 minutes), so disk use stays flat;
+    # no analytics: no network calls at start-up (and nothing about visitors leaves the server)
+    title = "fmae: Fashion-MNIST autoencoder studio"
+    with gr.Blocks(title=title, delete_cache=(600, 3600), analytics_enabled=False) as demo:
+        gr.Markdown(
+            "# fmae: Fashion-MNIST autoencoder studio\n"
+            "Draw or upload a piece of clothing (or a digit) and see how an autoencoder squeezes it through "
+            "a small latent code; train your own model; compare with PCA."
+        )
+        with gr.Row(equal_height=True):
+            app.picker = gr.Dropdown(
+                choices=app.choices(), value=app.default_model(), label="Model", allow_custom_value=True,
+                scale=1, min_width=240, elem_id="model-picker",
+            )  # fmt: skip
+            info = gr.Markdown(label="Model info", elem_id="model-info")
+        with gr.Tabs(selected="reconstruct"):
+            with gr.Tab("Train", id="train"):
+                train_tab.build(app)
+            with gr.Tab("Reconstruct", id="reconstruct"):
+                reconstruct_tab.build(app)
+            with gr.Tab("Embeddings", id="embeddings"):
+                embed_tab.build(app)
+            with gr.Tab("Hub", id="hub"):
+                hub_tab.build(app)
+
+        def select_model(name: str | None, request: gr.Request) -> str:
+            """Make ``name`` the session's current model; describe it."""
+            try:
+                entry = app.resolve(request, name)
+            except FmaeError as exc:
+                raise user_error(exc) from None
+            app.session(request).current = entry.name
+            return model_info(entry)
+
+        def init_session(request: gr.Request) -> tuple[dict, str]:
+            session = app.session(request)
+            name = session.current or app.default_model()
+            return app.picker_update(session, name), (
+                select_model(name, request) if name else "No model yet."
+            )
+
+        app.picker.change(select_model, [app.picker], [info], api_name="select_model", concurrency_limit=None)
+        demo.load(
+            init_session,
+            None,
+            [app.picker, info],
+            api_name="init_session",
+            api_visibility="undocumented",
+            concurrency_limit=None,
+        )
+        demo.unload(app.drop)
+    demo.fmae_state = app  # tests and benchmarks reach the sessions through this
+    return demo
+
+
+demo = build_demo()
+
+
+def main() -> None:
+    """Serve ``demo``: shipped models load in the background, torch uses FMAE_TORCH_THREADS threads."""
+    import torch
+
+    # One thread by default: on a 2-core Space, training keeps one core and reconstructions the other.
+    torch.set_num_threads(int(os.environ.get("FMAE_TORCH_THREADS", "1")))
+    demo.queue(max_size=int(os.environ.get("FMAE_QUEUE_SIZE", "64"))).launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        max_file_size=MAX_FILE_SIZE,
+        ssr_mode=False,  # no Node server to start: a faster cold start
+        css=CSS,
+        prevent_thread_lock=True,
+    )
+    # Serving already; load the shipped models (and run each once) before the first visitor needs them.
+    threading.Thread(target=demo.fmae_state.shipped.load_all, name="load-shipped", daemon=True).start()
+    demo.block_thread()
+
+
+if __name__ == "__main__":
+    main()

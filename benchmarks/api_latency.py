@@ -1,0 +1,166 @@
+"""Sketch -> reconstruction through the HTTP API, side by side with a trivial Gradio echo.
+
+Starts ``python app.py`` (measuring cold start: process start to the first HTTP 200) and a
+trivial Gradio app whose one endpoint takes the same Sketchpad payload and echoes its composite
+back as a PNG. Then alternates sequential ``gradio_client`` calls to both over loopback and
+prints p50/p95 of each and the ratio (target: app p50 within 1.3x of the echo's), plus the
+model-side time per sketch measured in this process (preprocess + forward + figures; target
+<= 30 ms).
+
+    .venv/bin/python benchmarks/api_latency.py [--calls 60] [--model fashion-conv] [--cold-starts 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from anywhere: app.py, ui/ and fmae/ live in the repository root
+ECHO_APP = """
+import os, gradio as gr
+def echo(value):
+    return value["composite"]
+with gr.Blocks() as demo:
+    pad = gr.Sketchpad(
+        type="numpy", image_mode="RGBA", canvas_size=(280, 280), fixed_canvas=True, layers=False,
+        format="png", brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
+    )
+    out = gr.Image(format="png")
+    pad.change(echo, pad, out, api_name="echo")
+port = int(os.environ["GRADIO_SERVER_PORT"])
+demo.queue().launch(server_name="127.0.0.1", server_port=port, ssr_mode=False)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(args: list[str], port: int, timeout: float = 120.0) -> tuple[subprocess.Popen, float]:
+    """Start a server process; return it and the seconds until its first HTTP 200 on /."""
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/"
+    while time.perf_counter() - t0 < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{args} exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return proc, time.perf_counter() - t0
+        except OSError:
+            time.sleep(0.02)
+    proc.kill()
+    raise TimeoutError(f"{args} gave no HTTP 200 within {timeout} s")
+
+
+def sketch_png(path: Path) -> np.ndarray:
+    """A 280x280 drawing (a T-shirt-ish outline, black on white) saved as PNG; returns its RGBA array."""
+    img = Image.new("RGBA", (280, 280), (255, 255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.polygon([(70, 50), (210, 50), (250, 110), (215, 125), (205, 240), (75, 240), (65, 125), (30, 110)],
+              outline=(0, 0, 0, 255), width=18)  # fmt: skip
+    img.save(path)
+    return np.asarray(img).copy()
+
+
+def model_side_ms(value: dict, model: str, n: int = 200) -> float:
+    """Median ms of the app's own work per sketch (preprocess, forward, figures), in process."""
+    import torch
+
+    torch.set_num_threads(1)
+    from ui.reconstruct_tab import render
+    from ui.state import AppState
+
+    app = AppState()
+    entry = app.shipped.get(model)
+    from fmae.sketch import preprocess
+
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        render(preprocess(value, entry.checkpoint.dataset), entry)
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times[10:]))
+
+
+def pct(values: list[float], q: float) -> float:
+    return 1e3 * float(np.percentile(values, q))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=60, help="calls per endpoint (after 5 warm-up calls)")
+    parser.add_argument("--model", default="fashion-conv", help="shipped model to reconstruct with")
+    parser.add_argument("--cold-starts", type=int, default=2, help="how many times to time `python app.py`")
+    args = parser.parse_args()
+    from gradio_client import Client, handle_file
+
+    tmp = Path(tempfile.mkdtemp(prefix="fmae-bench-"))
+    arr = sketch_png(tmp / "sketch.png")
+    colds = []
+    for _ in range(args.cold_starts):
+        proc, cold = start([sys.executable, "app.py"], free_port())
+        colds.append(cold)
+        proc.kill()
+        proc.wait()
+    app_port, echo_port = free_port(), free_port()
+    app_proc, cold = start([sys.executable, "app.py"], app_port)
+    colds.append(cold)
+    (tmp / "echo.py").write_text(ECHO_APP)
+    echo_proc, _ = start([sys.executable, str(tmp / "echo.py")], echo_port)
+    try:
+        app_c = Client(f"http://127.0.0.1:{app_port}/", verbose=False, download_files=str(tmp / "dl"))
+        echo_c = Client(f"http://127.0.0.1:{echo_port}/", verbose=False, download_files=str(tmp / "dl"))
+
+        def payload() -> dict:
+            png = handle_file(str(tmp / "sketch.png"))
+            return {"background": png, "layers": [], "composite": handle_file(str(tmp / "sketch.png"))}
+
+        lat: dict[str, list[float]] = {"app": [], "echo": []}
+        for i in range(args.calls + 5):
+            for name, call in (
+                ("echo", lambda: echo_c.predict(payload(), api_name="/echo")),
+                ("app", lambda: app_c.predict(payload(), args.model, api_name="/reconstruct_sketch")),
+            ):
+                t0 = time.perf_counter()
+                out = call()
+                if i >= 5:
+                    lat[name].append(time.perf_counter() - t0)
+            assert "Reconstruction MSE" in out[1], out
+    finally:
+        for p in (app_proc, echo_proc):
+            p.kill()
+            p.wait()
+    ms = model_side_ms({"composite": arr, "background": None, "layers": []}, args.model)
+    ratio = np.median(lat["app"]) / np.median(lat["echo"])
+    load = os.getloadavg()[0]
+    print(f"cpus: {os.cpu_count()}, load average: {load:.2f}, calls per endpoint: {args.calls}")
+    print(f"{'endpoint':<28} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"{'echo (trivial Gradio)':<28} {pct(lat['echo'], 50):8.1f} {pct(lat['echo'], 95):8.1f}")
+    print(f"{'app /reconstruct_sketch':<28} {pct(lat['app'], 50):8.1f} {pct(lat['app'], 95):8.1f}")
+    print(f"p50 ratio app/echo: {ratio:.2f}x (target <= 1.3x)")
+    print(f"model-side work per sketch ({args.model}): {ms:.2f} ms (target <= 30 ms)")
+    cold = f"min {min(colds):.2f} s of " + ", ".join(f"{c:.2f}" for c in colds)
+    print(f"cold start (python app.py to first HTTP 200): {cold} (target <= 10 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

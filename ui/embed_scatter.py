@@ -1,0 +1,168 @@
+"""A fast interactive scatter plot for the Embeddings tab: a ``gr.HTML`` drawing on a <canvas>.
+
+Why not ``gr.ScatterPlot``: Gradio's native plots render SVG through Vega; three maps of 2,000
+points took 3-5 s to appear in headless Chromium here (one map ~1-2 s), far beyond the tab's
+1-second first paint. A canvas draws them in milliseconds. Hovering a point shows its class,
+test-image number and the image itself (fetched from the server, see ``point_image``).
+
+The value is plain JSON (``scatter_value``): coordinates, class ids, test-image indices, class
+names and colours, a title, the scores line and the drawing's position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from fmae.embed import LABELS, Projection
+
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+          "#17becf")  # fmt: skip
+DRAWING_COLOR = "#000000"
+
+TEMPLATE = """<div class="emb-plot">
+  <div class="emb-title"></div><div class="emb-sub"></div>
+  <div class="emb-wrap"><canvas></canvas><div class="emb-tip"></div></div>
+  <div class="emb-legend"></div>
+</div>"""
+
+CSS = """
+.emb-plot { display: flex; flex-direction: column; gap: 2px; font-size: 13px; }
+.emb-title { font-weight: 600; text-align: center; }
+.emb-sub { text-align: center; color: var(--body-text-color-subdued); font-size: 12px; min-height: 1em; }
+.emb-wrap { position: relative; height: 340px; }
+.emb-wrap canvas { width: 100%; height: 100%; display: block; cursor: crosshair; }
+.emb-tip { position: absolute; display: none; pointer-events: none;
+  background: var(--background-fill-primary); border: 1px solid var(--border-color-primary);
+  border-radius: 4px; padding: 4px 6px; font-size: 12px;
+  white-space: nowrap; z-index: 10; box-shadow: 0 1px 4px rgba(0,0,0,.2); }
+.emb-tip img { display: block; width: 84px; height: 84px; image-rendering: pixelated; margin-top: 3px; }
+.emb-legend { display: flex; flex-wrap: wrap; gap: 2px 10px; justify-content: center; font-size: 12px; }
+.emb-legend span::before { content: "\\25CF"; color: var(--c); margin-right: 3px; }
+"""
+
+JS = """
+const PAD = 14, R = 2.4;
+let pts = null;
+function draw() {
+  const v = props.value, canvas = element.querySelector('canvas');
+  if (!canvas) return;
+  element.querySelector('.emb-title').textContent = v ? v.title : '';
+  element.querySelector('.emb-sub').textContent = v ? v.subtitle : '';
+  const legend = element.querySelector('.emb-legend');
+  legend.replaceChildren(...(v ? v.classes.map((name, k) => {
+    const s = document.createElement('span');
+    s.textContent = name; s.style.setProperty('--c', v.colors[k]); return s;
+  }) : []));
+  if (v && v.drawing) {
+    const s = document.createElement('span'); s.textContent = 'your drawing';
+    s.style.setProperty('--c', v.drawing_color); legend.appendChild(s);
+  }
+  const w = canvas.clientWidth, h = canvas.clientHeight, dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0); ctx.clearRect(0, 0, w, h);
+  if (!v || !v.x.length) { pts = null; element.removeAttribute('data-points'); return; }
+  const xs = v.drawing ? v.x.concat([v.drawing[0]]) : v.x, ys = v.drawing ? v.y.concat([v.drawing[1]]) : v.y;
+  const [x0, x1, y0, y1] = v.bounds || [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const sx = (w - 2 * PAD) / ((x1 - x0) || 1), sy = (h - 2 * PAD) / ((y1 - y0) || 1);
+  const n = v.x.length, px = new Float32Array(n), py = new Float32Array(n);
+  ctx.strokeStyle = 'rgba(128,128,128,.35)'; ctx.strokeRect(0.5, 0.5, w - 1, h - 1);
+  ctx.globalAlpha = 0.8;
+  for (let i = 0; i < n; i++) {
+    px[i] = PAD + (v.x[i] - x0) * sx; py[i] = h - PAD - (v.y[i] - y0) * sy;
+    ctx.fillStyle = v.colors[v.c[i]]; ctx.beginPath(); ctx.arc(px[i], py[i], R, 0, 6.2832); ctx.fill();
+  }
+  ctx.globalAlpha = 1;
+  if (v.drawing) {
+    const cx = PAD + (v.drawing[0] - x0) * sx, cy = h - PAD - (v.drawing[1] - y0) * sy;
+    ctx.beginPath();
+    for (let k = 0; k < 10; k++) {
+      const r = k % 2 ? 5 : 12, a = -Math.PI / 2 + k * Math.PI / 5;
+      ctx.lineTo(cx + r * Math.cos(a), cy + r * Math.sin(a));
+    }
+    ctx.closePath(); ctx.fillStyle = '#ffd700'; ctx.fill(); ctx.lineWidth = 2;
+    ctx.strokeStyle = v.drawing_color; ctx.stroke();
+  }
+  pts = {px, py};
+  element.setAttribute('data-points', String(n));  // lets tests see that the map is drawn
+}
+const images = new Map();
+element.addEventListener('mousemove', (e) => {
+  const v = props.value, canvas = element.querySelector('canvas'), tip = element.querySelector('.emb-tip');
+  if (!pts || !v || !canvas || e.target !== canvas) { if (tip) tip.style.display = 'none'; return; }
+  const r = canvas.getBoundingClientRect(), mx = e.clientX - r.left, my = e.clientY - r.top;
+  let best = -1, bd = 64;
+  for (let i = 0; i < pts.px.length; i++) {
+    const d = (pts.px[i] - mx) ** 2 + (pts.py[i] - my) ** 2;
+    if (d < bd) { bd = d; best = i; }
+  }
+  if (best < 0) { tip.style.display = 'none'; return; }
+  const idx = v.i[best], key = v.dataset + ':' + idx;
+  tip.innerHTML = '';
+  tip.append(`${v.classes[v.c[best]]} · #${idx}`);
+  const img = document.createElement('img'); tip.appendChild(img);
+  if (images.has(key)) img.src = images.get(key);
+  else server.point_image(v.dataset, idx).then((url) => {
+    images.set(key, url); if (tip.contains(img)) img.src = url;
+  }).catch(() => img.remove());
+  tip.style.display = 'block';
+  tip.style.left = Math.min(mx + 12, r.width - 110) + 'px'; tip.style.top = Math.max(my - 40, 0) + 'px';
+});
+element.addEventListener('mouseleave', () => {
+  const tip = element.querySelector('.emb-tip'); if (tip) tip.style.display = 'none';
+});
+new ResizeObserver(() => draw()).observe(element);
+watch('value', draw);
+draw();
+"""
+
+
+def scatter_value(
+    p: Projection, classes: Sequence[str], dataset: str, xy: np.ndarray | None = None
+) -> dict[str, Any]:
+    """The plot's JSON: rounded coordinates, class ids, test indices, title and scores line."""
+    coords = np.asarray(p.coords, np.float64)
+    lo, hi = coords.min(0), coords.max(0)
+    core_lo, core_hi = np.quantile(coords, [0.005, 0.995], axis=0)
+    if np.any(hi - lo > 2 * (core_hi - core_lo)):  # a few far outliers (LLE does that) would squash the rest
+        lo, hi = core_lo - 0.05 * (core_hi - core_lo), core_hi + 0.05 * (core_hi - core_lo)
+    if xy is not None:
+        lo, hi = np.minimum(lo, xy), np.maximum(hi, xy)
+    s = p.scores
+    labels = np.zeros(len(p), np.int64) if p.labels is None else p.labels
+    indices = np.arange(len(p)) if p.indices is None else p.indices
+    return {
+        "title": f"{LABELS.get(p.method, p.method)} · {p.seconds:.1f} s",
+        "subtitle": (
+            f"trustworthiness {s['trustworthiness']:.3f} · kNN(5) 2-D {s['knn2d_acc']:.2f} "
+            f"(latent {s['knn_latent_acc']:.2f})"
+            if s
+            else ""
+        ),
+        "x": np.round(coords[:, 0], 4).tolist(),
+        "y": np.round(coords[:, 1], 4).tolist(),
+        "c": labels.astype(int).tolist(),
+        "i": indices.astype(int).tolist(),
+        "bounds": [float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])],
+        "classes": list(classes),
+        "colors": [COLORS[k % len(COLORS)] for k in range(len(classes))],
+        "dataset": dataset,
+        "drawing": None if xy is None else [float(xy[0]), float(xy[1])],
+        "drawing_color": DRAWING_COLOR,
+    }
+
+
+def scatter(point_image: Callable[[str, int], str], **kwargs: Any) -> gr.HTML:
+    """The plot component; ``point_image(dataset, index) -> data URL`` serves the hover images."""
+    return gr.HTML(
+        None,
+        html_template=TEMPLATE,
+        css_template=CSS,
+        js_on_load=JS,
+        server_functions=[point_image],
+        **kwargs,
+    )

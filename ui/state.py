@@ -1,0 +1,159 @@
+"""The app's shared state: shipped models (one copy per process) and per-visitor sessions.
+
+A visitor is identified by Gradio's ``request.session_hash`` (one per page load; one per
+``gradio_client.Client``), so the API and the browser see the same per-session models.
+Tab builders receive one ``AppState`` and use:
+
+- ``app.picker``: the model picker (a ``gr.Dropdown`` whose value is a model name); add it to
+  an event's inputs to learn which model the visitor picked, and to its outputs to change it;
+- ``app.resolve(request, name) -> ModelEntry``: that model (``.checkpoint.model``,
+  ``.checkpoint.config``/``.info``, ``.assets``, ``.folder`` if saved, ``.source``);
+- ``app.add_model(request, name, entry) -> (name, picker_update)``: store a model trained or
+  pulled in this session and make it current (return ``picker_update`` to ``app.picker``);
+- ``app.save(request, name) -> Path``: the model saved as a checkpoint folder in the session's
+  own directory (what a Hub push or a download needs);
+- ``app.session(request)``: the visitor's ``fmae.session.Session``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from fmae.assets import save_assets
+from fmae.checkpoint import save_checkpoint
+from fmae.errors import FmaeError
+from fmae.session import ModelEntry, Session, SessionStore, ShippedModels, resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+PREFERRED_DEFAULTS = ("fashion-conv", "fashion-mlp", "mnist-conv")
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+class AppState:
+    """Shipped models, the session store and the model picker; see the module docstring."""
+
+    def __init__(self, checkpoints: str | Path | None = None, session_root: str | Path | None = None) -> None:
+        self.shipped = ShippedModels(checkpoints or os.environ.get("FMAE_CHECKPOINTS", ROOT / "checkpoints"))
+        self.max_models = _env_int("FMAE_MAX_MODELS", 3)
+        self.store: SessionStore[Session] = SessionStore(
+            lambda: Session(max_models=self.max_models),
+            max_sessions=_env_int("FMAE_MAX_SESSIONS", 200),
+            ttl_s=60 * _env_int("FMAE_SESSION_TTL_MIN", 30),
+            weigh=lambda s: s.nbytes,
+            max_weight=_env_int("FMAE_SESSION_MAX_MB", 2048) * 2**20,
+            on_evict=self._on_evict,
+        )
+        self._session_root = Path(session_root) if session_root else None
+        self.picker: gr.Dropdown | None = None  # set by app.py once the dropdown exists
+
+    # ------------------------------------------------------------------ sessions
+    @staticmethod
+    def session_id(request: gr.Request | None) -> str:
+        """The visitor's id (Gradio's session hash)."""
+        sid = getattr(request, "session_hash", None)
+        return sid or "anonymous"
+
+    def session(self, request: gr.Request | None) -> Session:
+        """The visitor's session (created on first use, kept while active)."""
+        return self.store.get(self.session_id(request))
+
+    def session_dir(self, request: gr.Request | None) -> Path:
+        """A directory only this session writes to (removed when the session is dropped)."""
+        if self._session_root is None:
+            self._session_root = Path(tempfile.mkdtemp(prefix="fmae-sessions-"))
+            atexit.register(shutil.rmtree, self._session_root, ignore_errors=True)
+        # the session hash comes from the client: hash it rather than trusting it in a path
+        digest = hashlib.sha256(self.session_id(request).encode()).hexdigest()[:20]
+        path = self._session_root / digest
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def drop(self, request: gr.Request | None) -> None:
+        """Forget a session now (its tab closed): stops its training, deletes its files."""
+        self.store.drop(self.session_id(request))
+
+    def _on_evict(self, session_id: str, session: Session) -> None:
+        session.stop_requested.set()  # a run of an evicted session must not go on
+        if self._session_root is not None:
+            digest = hashlib.sha256(session_id.encode()).hexdigest()[:20]
+            shutil.rmtree(self._session_root / digest, ignore_errors=True)
+
+    # ------------------------------------------------------------------ models
+    def default_model(self) -> str | None:
+        """The model selected on page load."""
+        names = self.shipped.names()
+        return next((n for n in PREFERRED_DEFAULTS if n in names), names[0] if names else None)
+
+    def choices(self, session: Session | None = None) -> list[tuple[str, str]]:
+        """Picker choices ``(label, name)``: shipped models, then this session's own."""
+        out = [(f"{n} (shipped)", n) for n in self.shipped.names()]
+        if session is not None:
+            out += [(f"{n} ({session.get_model(n).source})", n) for n in session.model_names()]
+        return out
+
+    def picker_update(self, session: Session, value: str | None = None) -> dict:
+        """A ``gr.update`` for ``app.picker`` listing the session's choices."""
+        return gr.update(
+            choices=self.choices(session), value=value or session.current or self.default_model()
+        )
+
+    def resolve(self, request: gr.Request | None, name: str | None) -> ModelEntry:
+        """The model ``name`` as this visitor sees it (None: the current one); FmaeError if unknown."""
+        return resolve(self.shipped, self.session(request), name)
+
+    def add_model(self, request: gr.Request | None, name: str, entry: ModelEntry) -> tuple[str, dict]:
+        """Keep ``entry`` in the visitor's session under a unique name and make it current."""
+        session = self.session(request)
+        base = f"{name}-session" if name in self.shipped.names() else name
+        used = session.add_model(base, entry)
+        self.store.refresh(self.session_id(request))
+        return used, self.picker_update(session, used)
+
+    def save(self, request: gr.Request | None, name: str | None) -> Path:
+        """Save the visitor's model ``name`` (None: current) as a checkpoint folder; returns it."""
+        entry = self.resolve(request, name)
+        if entry.source == "shipped" and entry.folder is not None:
+            return entry.folder
+        folder = save_checkpoint(
+            entry.checkpoint.model, self.session_dir(request) / entry.name, entry.checkpoint.info
+        )
+        if entry.assets is not None:
+            save_assets(entry.assets, folder)
+        entry.folder = folder
+        return folder
+
+
+def user_error(exc: Exception) -> gr.Error:
+    """Our exception -> a ``gr.Error`` showing its message (never a traceback)."""
+    if isinstance(exc, FmaeError | ValueError):
+        return gr.Error(str(exc))
+    return gr.Error(f"Unexpected error: {type(exc).__name__}")
+
+
+def model_info(entry: ModelEntry) -> str:
+    """One line about a model for the header: type, sizes, dataset and test error."""
+    cfg = entry.checkpoint.config
+    sizes = ", ".join(
+        f"{k.removesuffix('_dim')} {v}"
+        for k, v in cfg.items()
+        if k in ("latent_dim", "hidden_dim", "channels")
+    )
+    metrics = entry.checkpoint.metrics
+    mse = f"; test MSE {metrics['test_mse']:.4f}" if isinstance(metrics.get("test_mse"), int | float) else ""
+    dataset = {"fashion": "Fashion-MNIST", "mnist": "MNIST digits"}.get(
+        entry.checkpoint.dataset, entry.checkpoint.dataset
+    )
+    return f"**{entry.name}**: {cfg['model_type']} autoencoder ({sizes}) for {dataset}{mse}."

@@ -1,0 +1,280 @@
+"""Train tab: train an autoencoder here, watching log lines, a loss curve and reconstructions.
+
+One run at a time across the server (Gradio's queue shows the others their place); a run is
+bounded in epochs, data, model size and wall time, and stops within one step when Stop is
+pressed, when its session is dropped (tab closed, idle) or when its time is up. Gradio only
+advances the run while it consumes its updates, so a run whose client vanished stops too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections import deque
+from collections.abc import Iterator
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+import torch
+
+from fmae import plots
+from fmae.assets import compute_assets, dataset_pca
+from fmae.checkpoint import Checkpoint
+from fmae.data import Dataset, load_dataset
+from fmae.errors import FmaeError
+from fmae.models import model_config
+from fmae.session import ModelEntry
+from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, train
+from ui.state import AppState, user_error
+
+LIMITS = {"epochs": 20, "train_size": 60_000, "batch_size": 1024, "hidden_dim": 1024, "latent_dim": 64}
+MAX_SECONDS = float(os.environ.get("FMAE_TRAIN_MAX_SECONDS", 15 * 60))
+UI_EVERY_S = 0.3  # at most this often a new frame goes to the browser
+CURVE_EVERY_S = 1.5
+MAX_LOG_LINES = 300
+N_GRID = 10
+SKIP = gr.skip  # leave an output as it is
+
+
+def check_limits(cfg: TrainConfig, train_size: int) -> None:
+    """Raise ValueError when a setting is beyond what this server allows per run."""
+    checks = [
+        ("epochs", cfg.epochs, 1, LIMITS["epochs"]),
+        ("train subset size", train_size, 64, LIMITS["train_size"]),
+        ("batch size", cfg.batch_size, 1, LIMITS["batch_size"]),
+        ("hidden size", cfg.hidden_dim, 1, LIMITS["hidden_dim"]),
+        ("latent size", cfg.latent_dim, 1, LIMITS["latent_dim"]),
+    ]
+    for name, value, low, high in checks:
+        if not low <= value <= high:
+            raise ValueError(f"{name} must be between {low} and {high} on this server (got {value})")
+    if not 0 < cfg.lr <= 0.1:
+        raise ValueError(f"learning rate must be in (0, 0.1] (got {cfg.lr})")
+
+
+class RunView:
+    """Turns training events into what the tab shows (no Gradio in here)."""
+
+    def __init__(self, test: Dataset) -> None:
+        self.lines: deque[str] = deque(maxlen=MAX_LOG_LINES)
+        self.step_losses: list[float] = []
+        self.test_losses: list[float] = []
+        self.steps_per_epoch = 1
+        first = [int(np.flatnonzero(test.labels.numpy() == c)[0]) for c in range(N_GRID)]  # one per class
+        self.grid_images = test.images[first]  # (10, 28, 28) uint8
+        self.last_epoch: EpochEvent | None = None
+
+    def on_step(self, ev: StepEvent) -> None:
+        self.step_losses.append(ev.loss)
+        self.steps_per_epoch = ev.steps
+        every = 100 if ev.steps >= 500 else max(1, ev.steps // 5)
+        if ev.step % every == 0 or ev.step == ev.steps:
+            self.lines.append(ev.log_line())
+
+    def on_epoch(self, ev: EpochEvent) -> None:
+        self.test_losses.append(ev.test_bce)
+        self.last_epoch = ev
+        self.lines.append(ev.log_line())
+
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    def curve(self) -> pd.DataFrame:
+        rows = plots.loss_curve_rows(self.step_losses, self.test_losses, self.steps_per_epoch)
+        return pd.DataFrame(rows, columns=["step", "loss", "series"])
+
+    @torch.inference_mode()
+    def grid(self, model: torch.nn.Module) -> np.ndarray:
+        """Test images (top) and the model's reconstructions (bottom)."""
+        was_training = model.training
+        model.eval()
+        x = self.grid_images.unsqueeze(1).float().div(255.0)  # (10, 1, 28, 28)
+        recon = model(x.to(next(model.parameters()).device)).cpu().reshape(-1, 28, 28).numpy()
+        model.train(was_training)
+        return plots.reconstruction_grid(x.reshape(-1, 28, 28).numpy(), recon)
+
+
+def finish(view: RunView, cfg: TrainConfig, done: DoneEvent, train_size: int, test: Dataset) -> ModelEntry:
+    """The trained model with its info and assets (test errors for percentiles, PCA basis)."""
+    model = done.model.eval()
+    assets = compute_assets(model, test.images, dataset_pca(cfg.dataset), cfg.dataset)
+    metrics = {"test_mse": float(assets.test_errors.mean())}
+    if view.last_epoch is not None:
+        metrics["test_bce"] = view.last_epoch.test_bce
+    info = {
+        "dataset": cfg.dataset,
+        "train_size": train_size,
+        "test_size": len(test),
+        "seed": cfg.seed,
+        "train_config": cfg.to_dict(),
+        "metrics": metrics,
+        "train_seconds": round(done.elapsed, 2),
+        "stopped_early": done.stopped,
+        "history": {k: [round(v, 5) for v in vals] for k, vals in done.history.items()},
+    }
+    ckpt = Checkpoint(model=model, path=None, config=model_config(model), info=info)
+    return ModelEntry(f"{cfg.dataset}-{cfg.model}", ckpt, assets, "trained")
+
+
+def stream_training(app: AppState, request: gr.Request, cfg: TrainConfig, train_size: int) -> Iterator[tuple]:
+    """Train and yield (status, log, loss curve, reconstruction grid, picker) frames.
+
+    Frames go out at most every UI_EVERY_S seconds (the loss curve every CURVE_EVERY_S), so the
+    run advances only while Gradio consumes them: an abandoned run stops by itself.
+    """
+    check_limits(cfg, train_size)
+    cfg.validate()
+    yield "Loading the dataset…", "", SKIP(), SKIP(), SKIP()
+    try:
+        train_ds, test_ds = load_dataset(cfg.dataset, "train"), load_dataset(cfg.dataset, "test")
+    except FmaeError as exc:
+        yield f"**Cannot train:** {exc}", SKIP(), SKIP(), SKIP(), SKIP()
+        raise
+    sid, session = app.session_id(request), app.session(request)
+    view = RunView(test_ds)
+    deadline = time.monotonic() + MAX_SECONDS
+
+    def should_stop() -> bool:  # polled between steps
+        gone = app.store.peek(sid) is not session  # tab closed, or dropped as idle
+        return session.stop_requested.is_set() or time.monotonic() > deadline or gone
+
+    last_ui = last_curve = 0.0
+    done, grid = None, SKIP()
+    for ev in train(cfg, train_ds, test_ds, should_stop=should_stop):
+        now = time.monotonic()
+        if isinstance(ev, DoneEvent):
+            done = ev
+            break
+        if isinstance(ev, StepEvent):
+            view.on_step(ev)
+            if now - last_ui < UI_EVERY_S:
+                continue
+            rate = f"{ev.samples_per_s:.0f} images/s"
+            status = f"Training: epoch {ev.epoch}/{ev.epochs}, step {ev.step}/{ev.steps}, {rate}"
+        else:
+            view.on_epoch(ev)
+            grid, last_curve = view.grid(ev.model), 0.0
+            status = f"Epoch {ev.epoch}/{ev.epochs} done: test BCE {ev.test_bce:.4f}, MSE {ev.test_mse:.4f}"
+        app.store.get(sid)  # a session that is training is not idle
+        curve = SKIP()
+        if now - last_curve >= CURVE_EVERY_S:
+            curve, last_curve = view.curve(), now
+        yield status, view.log(), curve, grid, SKIP()
+        last_ui, grid = now, SKIP()
+    if done is None or not done.history["step_loss"]:
+        yield "Stopped before the first step: no model.", view.log(), SKIP(), SKIP(), SKIP()
+        return
+    why = "time limit reached" if time.monotonic() > deadline else "stopped" if done.stopped else "done"
+    view.lines.append(f"Training {why} after {done.elapsed:.1f} secs.")
+    yield "Measuring test-set errors and the PCA baseline…", view.log(), view.curve(), SKIP(), SKIP()
+    entry = finish(view, cfg, done, min(train_size, len(train_ds)), test_ds)
+    name, picker = app.add_model(request, entry.name, entry)
+    status = (
+        f"**Training {why}.** Model **`{name}`** is now your current model (see the Reconstruct tab); "
+        f"test MSE {entry.checkpoint.metrics['test_mse']:.4f}. Save it with the button below."
+    )
+    yield status, view.log(), view.curve(), view.grid(entry.checkpoint.model), picker
+
+
+def build(app: AppState) -> None:
+    """Lay out the tab inside the current ``gr.Tab`` and wire its events."""
+    gr.Markdown(
+        "Train an autoencoder on this server. One run at a time: if another visitor is training, you wait "
+        f"in the queue. At most {LIMITS['epochs']} epochs and {int(MAX_SECONDS // 60)} minutes per run."
+    )
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            dataset = gr.Radio(["fashion", "mnist"], value="fashion", label="Dataset")
+            model_type = gr.Radio(["mlp", "conv"], value="mlp", label="Architecture")
+            epochs = gr.Slider(1, LIMITS["epochs"], value=2, step=1, label="Epochs")
+            batch = gr.Dropdown([16, 32, 64, 128, 256, 512, 1024], value=64, label="Batch size")
+            lr = gr.Number(1e-3, label="Learning rate (Adam)", minimum=1e-6, maximum=0.1)
+            latent = gr.Slider(1, LIMITS["latent_dim"], value=10, step=1, label="Latent size")
+            hidden = gr.Slider(16, LIMITS["hidden_dim"], value=128, step=16, label="Hidden size")
+            seed = gr.Number(0, label="Seed", precision=0)
+            size = gr.Slider(1000, LIMITS["train_size"], value=20_000, step=1000, label="Training images")
+            with gr.Row():
+                start = gr.Button("Start", variant="primary", elem_id="train-start")
+                stop = gr.Button("Stop", variant="stop", elem_id="train-stop")
+        with gr.Column(scale=2):
+            status = gr.Markdown(
+                "Set the options and press **Start**.", label="Status", elem_id="train-status"
+            )
+            log = gr.Textbox(label="Log", lines=10, max_lines=10, autoscroll=True, elem_id="train-log")
+            curve = gr.LinePlot(
+                x="step", y="loss", color="series", y_title="BCE per pixel", label="Loss", height=260,
+                elem_id="train-curve",
+            )  # fmt: skip
+            grid = gr.Image(
+                label="Test images (top) and reconstructions (bottom), each epoch", format="png",
+                interactive=False, elem_id="train-grid",
+            )  # fmt: skip
+            with gr.Row():
+                save = gr.Button("Save as checkpoint", elem_id="train-save")
+                download = gr.DownloadButton(
+                    "Download checkpoint (zip)", value=None, elem_id="train-download"
+                )
+
+    def train_model(
+        dataset: str, model_type: str, epochs: float, batch_size: float, lr: float, latent_dim: float,
+        hidden_dim: float, seed: float, train_size: float, request: gr.Request,
+    ) -> Iterator[tuple]:  # fmt: skip
+        """Stream (status, log, loss curve, reconstruction grid, picker) while training."""
+        session = app.session(request)
+        with session.lock:
+            session.pending_runs = max(0, session.pending_runs - 1)
+            if session.stop_requested.is_set():  # Stop was pressed while this run waited in the queue
+                session.stop_requested.clear()
+                yield "Stopped before it started.", SKIP(), SKIP(), SKIP(), SKIP()
+                return
+            session.running = True
+        cfg = TrainConfig(
+            dataset=dataset, model=model_type, epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
+            latent_dim=int(latent_dim), hidden_dim=int(hidden_dim), seed=int(seed or 0),
+            train_limit=int(train_size), log_every=1,
+        )  # fmt: skip
+        try:
+            yield from stream_training(app, request, cfg, int(train_size))
+        except (FmaeError, ValueError) as exc:
+            raise user_error(exc) from None
+        finally:
+            with session.lock:
+                session.running = False
+                session.stop_requested.clear()
+
+    def mark_queued(request: gr.Request) -> None:
+        """Count a run as queued for this session, so Stop can cancel it before it starts."""
+        session = app.session(request)
+        with session.lock:
+            session.pending_runs += 1
+
+    def stop_training(request: gr.Request) -> str:
+        """Ask this session's training to stop; it ends within one step."""
+        return "Stopping…" if app.session(request).request_stop() else "Nothing is training in this session."
+
+    def save_model(model: str | None, request: gr.Request) -> tuple[str, str]:
+        """Save the picked model as a checkpoint folder and offer it as a zip."""
+        try:
+            folder = app.save(request, model)
+        except (FmaeError, ValueError, OSError) as exc:
+            raise user_error(exc) from None
+        zip_base = app.session_dir(request) / "downloads" / folder.name
+        zip_path = shutil.make_archive(str(zip_base), "zip", root_dir=folder.parent, base_dir=folder.name)
+        return f"Saved **`{folder.name}`** as a checkpoint folder: download it with the button.", zip_path
+
+    inputs = [dataset, model_type, epochs, batch, lr, latent, hidden, seed, size]
+    outputs = [status, log, curve, grid, app.picker]
+    queued = start.click(
+        mark_queued,
+        None,
+        None,
+        api_name="train_queued",
+        api_visibility="undocumented",
+        concurrency_limit=None,
+        queue=False,
+    )
+    queued.then(train_model, inputs, outputs, api_name="train", concurrency_limit=1, concurrency_id="train")
+    stop.click(stop_training, None, status, api_name="stop_training", concurrency_limit=None, queue=False)
+    save.click(save_model, [app.picker], [status, download], api_name="save_checkpoint", concurrency_limit=2)
