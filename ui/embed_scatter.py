@@ -41,7 +41,7 @@ CSS = """
   white-space: nowrap; z-index: 10; box-shadow: 0 1px 4px rgba(0,0,0,.2); }
 .emb-tip img { display: block; width: 84px; height: 84px; image-rendering: pixelated; margin-top: 3px; }
 .emb-legend { display: flex; flex-wrap: wrap; gap: 2px 10px; justify-content: center; font-size: 12px; }
-.emb-legend span::before { content: "\\25CF"; color: var(--c); margin-right: 3px; }
+.emb-legend span::before { content: "●"; color: var(--c); margin-right: 3px; }
 """
 
 JS = """
@@ -156,10 +156,13 @@ def scatter_value(
     }
 
 
-def scatter(point_image: Callable[[str, int], str], **kwargs: Any) -> gr.HTML:
-    """The plot component; ``point_image(dataset, index) -> data URL`` serves the hover images."""
+def scatter(
+    point_image: Callable[[str, int], str], value: dict[str, Any] | None = None, **kwargs: Any
+) -> gr.HTML:
+    """The plot component (``value`` from ``scatter_value``); ``point_image(dataset, index) -> data
+    URL`` serves the hover images."""
     return gr.HTML(
-        None,
+        value,
         html_template=TEMPLATE,
         css_template=CSS,
         js_on_load=JS,

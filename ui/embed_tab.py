@@ -284,6 +284,18 @@ def walk_image(data: EmbedData, entry: ModelEntry, coefficients: list[float]) ->
     return plots.gray(decode(entry.checkpoint.model, z)[0], WALK_SCALE)
 
 
+def first_paint(app: AppState, data: EmbedData) -> list[Any] | None:
+    """The default model's shipped maps as the components' initial values (None if it has none):
+    the tab then paints the moment it opens, before its select event comes back."""
+    name = app.default_model()
+    try:
+        entry = app.shipped.get(name) if name else None
+        out = paint(data, entry, Session(), (list(DEFAULT_METHODS), DEFAULT_N, 0), [0.0] * DIRECTIONS)
+    except (FmaeError, AttributeError, ValueError):
+        return None
+    return [o["value"] if isinstance(o, dict) and "__type__" in o else o for o in out]
+
+
 def build(app: AppState) -> None:
     """Lay out the tab inside the current ``gr.Tab`` and wire its events (painted when selected)."""
     data = EmbedData()
@@ -296,7 +308,8 @@ def build(app: AppState) -> None:
         n = gr.Slider(N_MIN, N_MAX, value=DEFAULT_N, step=N_STEP, label="Number of test points", scale=2)
         seed = gr.Number(0, precision=0, minimum=0, label="Seed", scale=1, min_width=90)
         compute = gr.Button("Compute", variant="primary", scale=1, min_width=120)
-    status = gr.Markdown("Open this tab to see the maps.", elem_id="embed-status")
+    first = first_paint(app, data) or [None] * (len(METHODS) + 4)
+    status = gr.Markdown(first[len(METHODS)] or "Open this tab to see the maps.", elem_id="embed-status")
 
     def point_image(dataset: str, index: int) -> str:
         """Test image ``index`` of ``dataset`` as a PNG data URL (the plots' hover previews)."""
@@ -307,15 +320,15 @@ def build(app: AppState) -> None:
 
     with gr.Row():
         maps = [
-            scatter(point_image, visible=m in DEFAULT_METHODS, min_width=300, elem_id=f"embed-{m}")
-            for m in METHODS
+            scatter(point_image, value=v, visible=m in DEFAULT_METHODS, min_width=300, elem_id=f"embed-{m}")
+            for m, v in zip(METHODS, first, strict=False)
         ]
     near = gr.Gallery(
         label=f"Your drawing's {NEAREST} nearest test images (in latent space)", columns=NEAREST, rows=1,
         height=150, allow_preview=False, object_fit="contain", format="png", elem_id="embed-nearest",
     )  # fmt: skip
     with gr.Accordion("Numbers (JSON)", open=False):
-        details = gr.JSON(label="Maps", elem_id="embed-json")
+        details = gr.JSON(first[len(METHODS) + 1], label="Maps", elem_id="embed-json")
     gr.Markdown(
         "### Walk through the latent space\nInterpolate between two test images (hover a point to see "
         "its number; -1 is your drawing), or move along the main directions of the model's codes."
@@ -336,20 +349,15 @@ def build(app: AppState) -> None:
                 for i in range(DIRECTIONS)
             ]
             walked = gr.Image(
-                label="Decoded", format="png", interactive=False, height=240, elem_id="embed-walk"
+                first[-1], label="Decoded", format="png", interactive=False, height=240, elem_id="embed-walk"
             )
-    opened = gr.State(False)  # this page has shown the tab: repaint it when the model changes
 
     def show(model: str | None, ms: list[str], k: float, s: float, w1: float, w2: float, w3: float,
              w4: float, request: gr.Request) -> tuple[Any, ...]:  # fmt: skip
         """Paint the maps that are already made (shipped or cached); computes nothing."""
         with user_errors():
             entry, session = app.resolve(request, model), app.session(request)
-            return *paint(data, entry, session, check_settings(ms, k, s), [w1, w2, w3, w4]), True
-
-    def repaint(seen: bool, *args: Any, request: gr.Request) -> tuple[Any, ...]:
-        """Another model was picked: paint its maps if this page has shown the tab."""
-        return show(*args, request=request) if seen else tuple(gr.skip() for _ in outputs)
+            return paint(data, entry, session, check_settings(ms, k, s), [w1, w2, w3, w4])
 
     def compute_maps(model: str | None, ms: list[str], k: float, s: float, w1: float, w2: float, w3: float,
                      w4: float, request: gr.Request,
@@ -357,7 +365,7 @@ def build(app: AppState) -> None:
         """Compute the missing maps (progress per method), then paint everything."""
         with user_errors():
             entry, session = app.resolve(request, model), app.session(request)
-            return *paint(data, entry, session, check_settings(ms, k, s), [w1, w2, w3, w4], progress), True
+            return paint(data, entry, session, check_settings(ms, k, s), [w1, w2, w3, w4], progress)
 
     def between(model: str | None, ia: float, ib: float, count: float, request: gr.Request) -> np.ndarray:
         """Decode ``count`` steps from code(A) to code(B), with A and B themselves at the ends."""
@@ -372,12 +380,12 @@ def build(app: AppState) -> None:
             return walk_image(data, app.resolve(request, model), [w1, w2, w3, w4])
 
     inputs = [app.picker, methods, n, seed, *sliders]
-    outputs = [*maps, status, details, near, walked, opened]
+    outputs = [*maps, status, details, near, walked]
     quick = {"concurrency_limit": 4, "concurrency_id": "embed_quick"}
     if isinstance(tab, gr.Tab):
         tab.select(show, inputs, outputs, api_name="embed_paint", **quick)
-    app.picker.change(
-        repaint, [opened, *inputs], outputs, api_name="embed_repaint", api_visibility="undocumented",
+    app.picker.change(  # also while the tab is hidden, so it is ready when opened
+        show, inputs, outputs, api_name="embed_repaint", api_visibility="undocumented",
         show_progress="hidden", **quick,
     )  # fmt: skip
     # one computation at a time across visitors: t-SNE of 10,000 codes keeps a core busy for a minute

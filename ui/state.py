@@ -18,6 +18,7 @@ Tab builders receive one ``AppState`` and use:
 from __future__ import annotations
 
 import atexit
+import errno
 import hashlib
 import os
 import shutil
@@ -137,9 +138,13 @@ class AppState:
 
 
 def user_error(exc: Exception) -> gr.Error:
-    """Our exception -> a ``gr.Error`` showing its message (never a traceback)."""
+    """Our exception -> a ``gr.Error`` showing its message (never a traceback; OSErrors without paths)."""
     if isinstance(exc, FmaeError | ValueError):
         return gr.Error(str(exc))
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return gr.Error("The server's disk is full, so nothing can be saved right now; please try again later.")
+    if isinstance(exc, OSError):
+        return gr.Error(f"A file operation failed on the server ({exc.strerror or type(exc).__name__}).")
     return gr.Error(f"Unexpected error: {type(exc).__name__}")
 
 
