@@ -96,6 +96,9 @@ def main() -> None:
         ssr_mode=False,  # no Node server to start: a faster cold start
         css=CSS,
         prevent_thread_lock=True,
+        # Gradio keeps ~0.2-0.3 MiB of per-visitor state, by default for 10,000 visitors: bound it to twice
+        # the app's own sessions (least recently used go first), so memory stays flat as visitors come and go
+        state_session_capacity=2 * demo.fmae_state.store.max_sessions,
     )
     # Serving already; load the shipped models (and run each once) before the first visitor needs them.
     threading.Thread(target=demo.fmae_state.shipped.load_all, name="load-shipped", daemon=True).start()

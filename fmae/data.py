@@ -176,8 +176,8 @@ def _load_cached(name: str, split: str, root: Path) -> Dataset:
     except Exception as exc:
         why = f"{type(exc).__name__}: {exc}".strip().rstrip(":")  # some readers raise without a message
         raise DataUnavailableError(
-            f"The {name} files under {root / tv_name / 'raw'} are unreadable ({why}): replace or delete them. "
-            + _ways(name)
+            f"The {name} files under {root / tv_name / 'raw'} are unreadable ({why}): "
+            "replace or delete them. " + _ways(name)
         ) from exc
     images = ds.data.to(torch.uint8).contiguous()
     labels = ds.targets.to(torch.int64).contiguous()

@@ -65,7 +65,9 @@ def app_server(tmp_path_factory):
         "FMAE_TORCH_THREADS": "1",
     }
     log = open(work / "server.log", "wb")  # noqa: SIM115 - closed below, after the process ends
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
     try:

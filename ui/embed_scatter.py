@@ -11,6 +11,7 @@ names and colours, a title, the scores line and the drawing's position.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,7 +33,8 @@ TEMPLATE = """<div class="emb-plot">
 CSS = """
 .emb-plot { display: flex; flex-direction: column; gap: 2px; font-size: 13px; }
 .emb-title { font-weight: 600; text-align: center; }
-.emb-sub { text-align: center; color: var(--body-text-color-subdued); font-size: 12px; min-height: 1em; }
+.emb-sub { text-align: center; color: var(--body-text-color); opacity: .75; font-size: 12px;
+  min-height: 1em; }
 .emb-wrap { position: relative; height: 340px; }
 .emb-wrap canvas { width: 100%; height: 100%; display: block; cursor: crosshair; }
 .emb-tip { position: absolute; display: none; pointer-events: none;
@@ -46,38 +48,44 @@ CSS = """
 
 JS = """
 const PAD = 14, R = 2.4;
-let pts = null;
+let pts = null, cache = {key: null};
+function unpack(b64, Type) {
+  const bin = atob(b64), bytes = new Uint8Array(bin.length);
+  for (let k = 0; k < bin.length; k++) bytes[k] = bin.charCodeAt(k);
+  return new Type(bytes.buffer);
+}
+function arrays(v) {  // decoded once per value
+  if (cache.key !== v.xy) cache = {key: v.xy, xy: unpack(v.xy, Float32Array), c: unpack(v.c, Uint8Array),
+                                   i: unpack(v.i, Uint32Array)};
+  return cache;
+}
+function legendItem(name, color) {
+  const s = document.createElement('span'); s.textContent = name; s.style.setProperty('--c', color); return s;
+}
 function draw() {
   const v = props.value, canvas = element.querySelector('canvas');
   if (!canvas) return;
   element.querySelector('.emb-title').textContent = v ? v.title : '';
   element.querySelector('.emb-sub').textContent = v ? v.subtitle : '';
-  const legend = element.querySelector('.emb-legend');
-  legend.replaceChildren(...(v ? v.classes.map((name, k) => {
-    const s = document.createElement('span');
-    s.textContent = name; s.style.setProperty('--c', v.colors[k]); return s;
-  }) : []));
-  if (v && v.drawing) {
-    const s = document.createElement('span'); s.textContent = 'your drawing';
-    s.style.setProperty('--c', v.drawing_color); legend.appendChild(s);
-  }
+  const items = v ? v.classes.map((name, k) => legendItem(name, v.colors[k])) : [];
+  if (v && v.drawing) items.push(legendItem('your drawing', v.drawing_color));
+  element.querySelector('.emb-legend').replaceChildren(...items);
   const w = canvas.clientWidth, h = canvas.clientHeight, dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
   const ctx = canvas.getContext('2d');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0); ctx.clearRect(0, 0, w, h);
-  if (!v || !v.x.length) { pts = null; element.removeAttribute('data-points'); return; }
-  const xs = v.drawing ? v.x.concat([v.drawing[0]]) : v.x, ys = v.drawing ? v.y.concat([v.drawing[1]]) : v.y;
-  const [x0, x1, y0, y1] = v.bounds || [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  if (!v || !v.n) { pts = null; element.removeAttribute('data-points'); return; }
+  const {xy, c} = arrays(v), [x0, x1, y0, y1] = v.bounds, n = v.n;
   const sx = (w - 2 * PAD) / ((x1 - x0) || 1), sy = (h - 2 * PAD) / ((y1 - y0) || 1);
-  const n = v.x.length, px = new Float32Array(n), py = new Float32Array(n);
+  const px = new Float32Array(n), py = new Float32Array(n);
   ctx.strokeStyle = 'rgba(128,128,128,.35)'; ctx.strokeRect(0.5, 0.5, w - 1, h - 1);
   ctx.globalAlpha = 0.8;
-  for (let i = 0; i < n; i++) {
-    px[i] = PAD + (v.x[i] - x0) * sx; py[i] = h - PAD - (v.y[i] - y0) * sy;
-    ctx.fillStyle = v.colors[v.c[i]]; ctx.beginPath(); ctx.arc(px[i], py[i], R, 0, 6.2832); ctx.fill();
+  for (let k = 0; k < n; k++) {
+    px[k] = PAD + (xy[2 * k] - x0) * sx; py[k] = h - PAD - (xy[2 * k + 1] - y0) * sy;
+    ctx.fillStyle = v.colors[c[k]]; ctx.beginPath(); ctx.arc(px[k], py[k], R, 0, 6.2832); ctx.fill();
   }
   ctx.globalAlpha = 1;
-  if (v.drawing) {
+  if (v.drawing) {  // a gold star with a dark edge, on top of everything
     const cx = PAD + (v.drawing[0] - x0) * sx, cy = h - PAD - (v.drawing[1] - y0) * sy;
     ctx.beginPath();
     for (let k = 0; k < 10; k++) {
@@ -88,25 +96,25 @@ function draw() {
     ctx.strokeStyle = v.drawing_color; ctx.stroke();
   }
   pts = {px, py};
-  element.setAttribute('data-points', String(n));  // lets tests see that the map is drawn
+  element.setAttribute('data-points', String(n));  // tells tests the map is drawn
 }
 const images = new Map();
 element.addEventListener('mousemove', (e) => {
   const v = props.value, canvas = element.querySelector('canvas'), tip = element.querySelector('.emb-tip');
   if (!pts || !v || !canvas || e.target !== canvas) { if (tip) tip.style.display = 'none'; return; }
   const r = canvas.getBoundingClientRect(), mx = e.clientX - r.left, my = e.clientY - r.top;
-  let best = -1, bd = 64;
-  for (let i = 0; i < pts.px.length; i++) {
-    const d = (pts.px[i] - mx) ** 2 + (pts.py[i] - my) ** 2;
-    if (d < bd) { bd = d; best = i; }
+  let best = -1, bd = 64;  // within 8 px
+  for (let k = 0; k < pts.px.length; k++) {
+    const d = (pts.px[k] - mx) ** 2 + (pts.py[k] - my) ** 2;
+    if (d < bd) { bd = d; best = k; }
   }
   if (best < 0) { tip.style.display = 'none'; return; }
-  const idx = v.i[best], key = v.dataset + ':' + idx;
-  tip.innerHTML = '';
-  tip.append(`${v.classes[v.c[best]]} · #${idx}`);
+  const {c, i} = arrays(v), idx = i[best], key = v.dataset + ':' + idx;
+  tip.replaceChildren(`${v.classes[c[best]]} · #${idx}`);
   const img = document.createElement('img'); tip.appendChild(img);
   if (images.has(key)) img.src = images.get(key);
   else server.point_image(v.dataset, idx).then((url) => {
+    if (typeof url !== 'string' || !url.startsWith('data:image/')) throw new Error('no image');
     images.set(key, url); if (tip.contains(img)) img.src = url;
   }).catch(() => img.remove());
   tip.style.display = 'block';
@@ -121,11 +129,17 @@ draw();
 """
 
 
+def _pack(a: np.ndarray, dtype: str) -> str:
+    return base64.b64encode(np.ascontiguousarray(a, dtype).tobytes()).decode()
+
+
 def scatter_value(
     p: Projection, classes: Sequence[str], dataset: str, xy: np.ndarray | None = None
 ) -> dict[str, Any]:
-    """The plot's JSON: rounded coordinates, class ids, test indices, title and scores line."""
-    coords = np.asarray(p.coords, np.float64)
+    """The plot's JSON: title, scores line, the view and the points packed as base64 little-endian
+    arrays (``xy`` float32 (N, 2), ``c`` uint8 class ids, ``i`` uint32 test-image numbers; see
+    ``unpack``): a few strings, not 4 N numbers, keep the browser's work per update small."""
+    coords = np.asarray(p.coords, np.float32)
     lo, hi = coords.min(0), coords.max(0)
     core_lo, core_hi = np.quantile(coords, [0.005, 0.995], axis=0)
     if np.any(hi - lo > 2 * (core_hi - core_lo)):  # a few far outliers (LLE does that) would squash the rest
@@ -135,18 +149,17 @@ def scatter_value(
     s = p.scores
     labels = np.zeros(len(p), np.int64) if p.labels is None else p.labels
     indices = np.arange(len(p)) if p.indices is None else p.indices
+    subtitle = (
+        f"trustworthiness {s['trustworthiness']:.3f} · kNN(5) 2-D {s['knn2d_acc']:.2f} "
+        f"(latent {s['knn_latent_acc']:.2f})"
+    )
     return {
         "title": f"{LABELS.get(p.method, p.method)} · {p.seconds:.1f} s",
-        "subtitle": (
-            f"trustworthiness {s['trustworthiness']:.3f} · kNN(5) 2-D {s['knn2d_acc']:.2f} "
-            f"(latent {s['knn_latent_acc']:.2f})"
-            if s
-            else ""
-        ),
-        "x": np.round(coords[:, 0], 4).tolist(),
-        "y": np.round(coords[:, 1], 4).tolist(),
-        "c": labels.astype(int).tolist(),
-        "i": indices.astype(int).tolist(),
+        "subtitle": subtitle if s else "",
+        "n": len(p),
+        "xy": _pack(coords, "<f4"),
+        "c": _pack(labels, "u1"),
+        "i": _pack(indices, "<u4"),
         "bounds": [float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])],
         "classes": list(classes),
         "colors": [COLORS[k % len(COLORS)] for k in range(len(classes))],
@@ -156,11 +169,22 @@ def scatter_value(
     }
 
 
+def unpack(value: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates (N, 2) float32, class ids (N,) and test-image numbers (N,) of a plot value
+    (what an API client receives)."""
+    xy = np.frombuffer(base64.b64decode(value["xy"]), "<f4").reshape(-1, 2)
+    return (
+        xy,
+        np.frombuffer(base64.b64decode(value["c"]), "u1"),
+        np.frombuffer(base64.b64decode(value["i"]), "<u4"),
+    )
+
+
 def scatter(
-    point_image: Callable[[str, int], str], value: dict[str, Any] | None = None, **kwargs: Any
+    point_image: Callable[[list[Any]], str], value: dict[str, Any] | None = None, **kwargs: Any
 ) -> gr.HTML:
-    """The plot component (``value`` from ``scatter_value``); ``point_image(dataset, index) -> data
-    URL`` serves the hover images."""
+    """The plot component (``value`` from ``scatter_value``); ``point_image([dataset, index]) -> data
+    URL`` serves the hover images (a server function gets the script's arguments as one list)."""
     return gr.HTML(
         value,
         html_template=TEMPLATE,

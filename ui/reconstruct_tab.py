@@ -119,7 +119,9 @@ def build(app: AppState) -> None:
         """Sketchpad value -> outputs. An empty pad gives the prompt, not an error."""
         try:
             entry = app.resolve(request, model)
-            return render(preprocess(value, entry.checkpoint.dataset), entry)
+            out = render(preprocess(value, entry.checkpoint.dataset), entry)
+            app.session(request).last_input = out[3]  # the Embeddings tab puts it on its maps
+            return out
         except FmaeError as exc:
             raise user_error(exc) from None
 
@@ -127,7 +129,9 @@ def build(app: AppState) -> None:
         """Uploaded image file -> outputs; a bad file gets a clear message."""
         try:
             entry = app.resolve(request, model)
-            return render(preprocess(path, entry.checkpoint.dataset) if path else None, entry)
+            out = render(preprocess(path, entry.checkpoint.dataset) if path else None, entry)
+            app.session(request).last_input = out[3]  # the Embeddings tab puts it on its maps
+            return out
         except FmaeError as exc:
             raise user_error(exc) from None
 

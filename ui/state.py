@@ -142,7 +142,7 @@ def user_error(exc: Exception) -> gr.Error:
     if isinstance(exc, FmaeError | ValueError):
         return gr.Error(str(exc))
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return gr.Error("The server's disk is full, so nothing can be saved right now; please try again later.")
+        return gr.Error("The server's disk is full, so nothing can be saved now; please try again later.")
     if isinstance(exc, OSError):
         return gr.Error(f"A file operation failed on the server ({exc.strerror or type(exc).__name__}).")
     return gr.Error(f"Unexpected error: {type(exc).__name__}")
