@@ -258,10 +258,10 @@ def build(app: AppState) -> None:
         """Save the picked model as a checkpoint folder and offer it as a zip."""
         try:
             folder = app.save(request, model)
-        except (FmaeError, ValueError, OSError) as exc:
+            zip_base = app.session_dir(request) / "downloads" / folder.name
+            zip_path = shutil.make_archive(str(zip_base), "zip", root_dir=folder.parent, base_dir=folder.name)
+        except (FmaeError, ValueError, OSError) as exc:  # a full disk while zipping too
             raise user_error(exc) from None
-        zip_base = app.session_dir(request) / "downloads" / folder.name
-        zip_path = shutil.make_archive(str(zip_base), "zip", root_dir=folder.parent, base_dir=folder.name)
         return f"Saved **`{folder.name}`** as a checkpoint folder: download it with the button.", zip_path
 
     inputs = [dataset, model_type, epochs, batch, lr, latent, hidden, seed, size]
