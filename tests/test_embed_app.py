@@ -7,7 +7,6 @@ serve them without the dataset, fast; anything else is computed once and then ca
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network calls f
 
 import numpy as np
 import pytest
+from apptools import serve_in_process
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -29,7 +29,6 @@ from fmae.errors import DataUnavailableError
 from fmae.explore import decode, encode, principal_directions
 from ui.embed_data import DEFAULT_METHODS, SCALE, WALK_SCALE
 from ui.embed_scatter import unpack
-from ui.state import AppState
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = "fashion-mlp"
@@ -38,24 +37,11 @@ N = 2000
 WALK_AT_ZERO = (0.0, 0.0, 0.0, 0.0)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The app (in this process) and its state."""
-    import app as app_module
-
-    state = AppState(ROOT / "checkpoints", session_root=tmp_path_factory.mktemp("sessions"))
-    demo = app_module.build_demo(state)
-    demo.queue().launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True, ssr_mode=False
-    )
-    yield demo.local_url, state
-    demo.close()
+    with serve_in_process(ROOT / "checkpoints", tmp_path_factory.mktemp("sessions")) as served_app:
+        yield served_app
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network calls f
 import numpy as np
 import pytest
 import torch
+from apptools import free_port, serve_in_process
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
@@ -84,25 +84,11 @@ def test_short_load_run_while_training(app_server, drawings):
     assert violations == []
 
 
-# ---------------------------------------------------------------- an app in this process
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The app launched in this process: (url, AppState)."""
-    import app as app_module
-
-    state = AppState(CHECKPOINTS, session_root=tmp_path_factory.mktemp("sessions"))
-    demo = app_module.build_demo(state)
-    demo.queue().launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True, ssr_mode=False
-    )
-    yield demo.local_url, state
-    demo.close()
+    with serve_in_process(CHECKPOINTS, tmp_path_factory.mktemp("sessions")) as served_app:
+        yield served_app
 
 
 def reconstructs(client: Client, drawing: Path, model: str = "fashion-mlp") -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import urllib.request
 import uuid
 from pathlib import Path
@@ -18,23 +17,17 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network calls f
 
 import pytest
 import torch
+from apptools import serve_in_process
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from fmae.checkpoint import load_checkpoint
 from ui.reconstruct_tab import example_paths
-from ui.state import AppState
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = "fashion-mlp"
 TOKEN = "hf_CarolHubTabToken0123456789abcdefXYZ"  # token-shaped, so scrubbing is exercised
 WRONG = "hf_CarolWrongToken9876543210zyxwvutsrq"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +39,8 @@ def hub(hub_server):
 @pytest.fixture(scope="module")
 def served(hub, tmp_path_factory):
     """The app (in this process) and its state; HF_TOKEN is unset by conftest."""
-    import app as app_module
-
-    state = AppState(ROOT / "checkpoints", session_root=tmp_path_factory.mktemp("sessions"))
-    demo = app_module.build_demo(state)
-    demo.queue().launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True, ssr_mode=False
-    )
-    yield demo.local_url, state
-    demo.close()
+    with serve_in_process(ROOT / "checkpoints", tmp_path_factory.mktemp("sessions")) as served_app:
+        yield served_app
 
 
 @pytest.fixture
