@@ -3,6 +3,7 @@ random-permutation batches, and reports progress as events; it never prints."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fmae import fastmlp
 from fmae.data import Dataset, check_name, to_float
 from fmae.models import AutoEncoder, build_model, validate_config
 
@@ -156,23 +158,19 @@ def train(
     """Train an autoencoder; yield StepEvent, EpochEvent and finally one DoneEvent.
 
     ``should_stop`` is polled between steps; when it returns True the run ends after the
-    current step with ``DoneEvent(stopped=True)``.
+    current step with ``DoneEvent(stopped=True)``. The MLP on the CPU trains through
+    ``fmae.fastmlp`` (same maths, no autograd); other models through autograd. The model's
+    parameters are current at every EpochEvent and DoneEvent, not in between.
     """
     config.validate()
     gen = seed_everything(config.seed)
     device = resolve_device(config.device)
     model = (model or build_model(config.model, **config.model_kwargs())).to(device)
-    optimizer = make_optimizer(model, config.lr)
     images = train_data.images[: config.train_limit] if config.train_limit else train_data.images
-    x_all = to_float(images).to(device)  # (N, 1, 28, 28), the whole train split in memory
-    n = x_all.shape[0]
+    n = images.shape[0]
     bs = min(config.batch_size, n)
     steps = n // bs  # drop_last, as in the tutorial
-    scheduler = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps)
-        if config.schedule == "cosine"
-        else None
-    )
+    step_fn = _make_step(config, model, images, device, bs, config.epochs * steps)
     history: dict[str, list[float]] = {"step_loss": [], "epoch_train_bce": [], "test_bce": [], "test_mse": []}
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
@@ -181,16 +179,10 @@ def train(
         epoch_sum, t_log, seen = 0.0, time.perf_counter(), 0
         for step in range(1, steps + 1):
             if should_stop is not None and should_stop():
+                step_fn.finish()
                 yield DoneEvent(model.eval(), history, True, time.perf_counter() - start)
                 return
-            batch = x_all[perm[(step - 1) * bs : step * bs]]  # (B, 1, 28, 28)
-            loss = reconstruction_loss(model.logits(batch), batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            value = loss.item()
+            value = step_fn(perm[(step - 1) * bs : step * bs])
             history["step_loss"].append(value)
             epoch_sum += value
             seen += bs
@@ -199,6 +191,7 @@ def train(
                 rate = seen / max(now - t_log, 1e-9)
                 t_log, seen = now, 0
                 yield StepEvent(epoch, config.epochs, step, steps, value, now - start, rate)
+        step_fn.finish()
         test_bce, test_mse = image_losses(model, test_data.images, device)
         model.train()
         for key, val in (
@@ -211,6 +204,66 @@ def train(
             epoch, config.epochs, epoch_sum / steps, test_bce, test_mse, time.perf_counter() - start, model
         )
     yield DoneEvent(model.eval(), history, False, time.perf_counter() - start)
+
+
+class _AutogradStep:
+    """One optimizer step for any model: autograd + (fused) Adam, optional cosine schedule."""
+
+    def __init__(self, config: TrainConfig, model: AutoEncoder, images: torch.Tensor, total_steps: int):
+        self.model = model
+        self.x_all = to_float(images).to(next(model.parameters()).device)  # (N, 1, 28, 28) in memory
+        self.optimizer = make_optimizer(model, config.lr)
+        self.scheduler = (
+            torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total_steps)
+            if config.schedule == "cosine"
+            else None
+        )
+        self.steps = 0
+
+    def __call__(self, idx: torch.Tensor) -> float:
+        batch = self.x_all[idx]  # (B, 1, 28, 28)
+        loss = reconstruction_loss(self.model.logits(batch), batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        self.steps += 1
+        if self.steps % fastmlp.FLUSH_EVERY == 0:  # keep Adam's moments out of denormal floats
+            moments = [t for state in self.optimizer.state.values() for k, t in state.items() if k != "step"]
+            fastmlp.flush_tiny_(moments)
+        return loss.item()
+
+    def finish(self) -> None:
+        """Nothing to do: the model's parameters are the optimizer's."""
+
+
+class _MLPFastStep:
+    """The same step for the MLP on the CPU, without autograd (see ``fmae.fastmlp``)."""
+
+    def __init__(
+        self, config: TrainConfig, model: AutoEncoder, images: torch.Tensor, bs: int, total_steps: int
+    ):
+        self.step = fastmlp.MLPTrainStep(model, bs, config.lr)
+        self.images = images.reshape(images.shape[0], -1)  # (N, 784) uint8
+        self.base_lr, self.total, self.cosine = config.lr, total_steps, config.schedule == "cosine"
+
+    def __call__(self, idx: torch.Tensor) -> float:
+        value = self.step.step(self.step.load_batch(self.images, idx))
+        if self.cosine:  # CosineAnnealingLR's closed form, eta_min 0
+            self.step.lr = self.base_lr * (1 + math.cos(math.pi * self.step.steps / self.total)) / 2
+        return value
+
+    def finish(self) -> None:
+        self.step.write_back()
+
+
+def _make_step(
+    config: TrainConfig, model: AutoEncoder, images: torch.Tensor, device: torch.device, bs: int, total: int
+) -> _AutogradStep | _MLPFastStep:
+    if fastmlp.supports(model, device):
+        return _MLPFastStep(config, model, images, bs, total)
+    return _AutogradStep(config, model, images, total)
 
 
 def train_to_end(config: TrainConfig, train_data: Dataset, test_data: Dataset) -> DoneEvent:
