@@ -3,17 +3,24 @@ in about 40 tensor calls into preallocated buffers, with no autograd graph.
 
 Why: at the tutorial's batch of 64 the MLP's matrix products take about a millisecond, and
 autograd, module calls and the optimizer's Python around them cost as much again. The maths is
-the same as ``loss.backward()`` + ``torch.optim.Adam`` on BCE-with-logits (tests compare the
-two step by step). Two details matter for speed:
+the same as ``loss.backward()`` + ``torch.optim.Adam`` on BCE-with-logits; tests compare
+losses, gradients and Adam steps with theirs. Only summation order differs (biases are added
+and their gradients summed inside the matrix products), which over hundreds of steps can move
+a weight near a ReLU's kink, as any change of thread count does. What matters for speed:
 
 - Every weight is stored "tall" (784 x 128, never 128 x 784) in one flat buffer: MKL's
-  64x784x128 products are up to 2.5x slower with the other layout, and one flat buffer makes
-  Adam a single fused call.
+  64x784x128 products were up to 2.5x slower with the other layout here, and one flat buffer
+  makes Adam a single fused call. Each bias sits next to its weight, so a ones column on the
+  activations folds "+ b" and the bias gradient into the products (no broadcast copies, no
+  separate sums).
 - Adam's moments of weights whose gradient is exactly zero (pixels that are blank in a whole
   batch, dead ReLUs) decay by 0.9 a step into denormal floats, which made each step 2-3x
   slower after the first epoch. Every ``FLUSH_EVERY`` steps moments below ``TINY`` are set to
-  zero. Such a moment moves its weight by at most lr * 1e-30 / eps = 1e-25, below float32
-  resolution of any weight that is not itself ~1e-18, so the trained weights are unchanged.
+  zero. A first moment that small moves its weight by at most lr * 1e-30 / eps = 1e-25 a step;
+  a second moment that small belongs to a first moment below ~1e-14, which moves its weight by
+  under 1e-9 a step: both below float32 resolution of weights of ordinary size.
+
+The loss reported for each step reuses the sigmoid the gradient needs (see ``_bce``).
 """
 
 from __future__ import annotations
@@ -64,26 +71,40 @@ class MLPTrainStep:
         self.state_step = torch.zeros((), dtype=torch.float32)
         self.lr, self.betas, self.eps = lr, betas, eps
         self.steps = 0
-        self.fwd: list[torch.Tensor] = []  # (in, out) operands of  out = a @ W^T + b
-        self.bwd: list[torch.Tensor] = []  # (out, in) operands of  dA = g @ W
-        self.grad_w: list[tuple[torch.Tensor, bool]] = []  # gradient views and "stored tall as (in, out)"
+        # Each layer is one block of the flat buffer holding W and b together, stored tall:
+        # (in + 1, out) = [W^T; b] when in >= out, else (out, in + 1) = [W | b]. Then
+        # [a | 1] @ block gives a @ W^T + b, and [a | 1]^T @ g gives both gradients, in one
+        # product each (layer 0's input has no ones column; it adds b and sums g itself).
+        self.aug: list[torch.Tensor] = []  # (in + 1, out) operands of  [a | 1] @ .
+        self.fwd: list[torch.Tensor] = []  # (in, out) views: W^T
+        self.bwd: list[torch.Tensor] = []  # (out, in) views: W, for dA = g @ W
         self.bias: list[torch.Tensor] = []
+        self.grad_aug: list[tuple[torch.Tensor, bool]] = []  # gradient blocks and "stored (in + 1, out)"
         self.grad_b: list[torch.Tensor] = []
         offset = 0
         for lin in self.linears:
             n_in, n_out = lin.in_features, lin.out_features
             tall_in = n_in >= n_out
-            shape = (n_in, n_out) if tall_in else (n_out, n_in)
-            w = self.params[offset : offset + n_in * n_out].view(shape)
-            gw = self.grads[offset : offset + n_in * n_out].view(shape)
-            offset += n_in * n_out
-            self.fwd.append(w if tall_in else w.t())
-            self.bwd.append(w.t() if tall_in else w)
-            self.grad_w.append((gw, tall_in))
-            self.bias.append(self.params[offset : offset + n_out])
-            self.grad_b.append(self.grads[offset : offset + n_out])
-            offset += n_out
-        self.acts = [torch.empty(batch_size, lin.out_features) for lin in self.linears]
+            shape = (n_in + 1, n_out) if tall_in else (n_out, n_in + 1)
+            block = self.params[offset : offset + (n_in + 1) * n_out].view(shape)
+            grad = self.grads[offset : offset + (n_in + 1) * n_out].view(shape)
+            offset += (n_in + 1) * n_out
+            if tall_in:
+                self.aug.append(block)
+                self.fwd.append(block[:n_in])
+                self.bias.append(block[n_in])
+                self.grad_b.append(grad[n_in])
+            else:
+                self.aug.append(block.t())
+                self.fwd.append(block[:, :n_in].t())
+                self.bias.append(block[:, n_in])
+                self.grad_b.append(grad[:, n_in])
+            self.bwd.append(self.fwd[-1].t())
+            self.grad_aug.append((grad, tall_in))
+        # activations with a trailing ones column (the next layer's bias input); logits plain
+        self.acts_aug = [torch.ones(batch_size, lin.out_features + 1) for lin in self.linears[:-1]]
+        self.acts = [a[:, :-1] for a in self.acts_aug]  # views without the ones column
+        self.acts.append(torch.empty(batch_size, self.linears[-1].out_features))
         self.d_in = [torch.empty(batch_size, lin.in_features) for lin in self.linears]
         self.d_out = torch.empty(batch_size, self.linears[-1].out_features)
         self.scale = 1.0 / (batch_size * self.linears[-1].out_features)  # the loss is a mean
@@ -118,6 +139,15 @@ class MLPTrainStep:
             lin.weight.copy_(w.t())
             lin.bias.copy_(b)
 
+    def parameter_grads(self) -> list[torch.Tensor]:
+        """Copies of the last step's gradients, shaped like ``model.parameters()``."""
+        out = []
+        for k, (grad, tall_in) in enumerate(self.grad_aug):
+            n_in = self.linears[k].in_features
+            weight = grad[:n_in].t() if tall_in else grad[:, :n_in]  # (out, in) like nn.Linear
+            out += [weight.clone(), self.grad_b[k].clone()]
+        return out
+
     @torch.no_grad()
     def load_batch(self, images: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Rows ``idx`` of uint8 ``images`` (N, 784) as floats in [0, 1], in this step's buffer.
@@ -131,41 +161,47 @@ class MLPTrainStep:
     def _plan(self) -> None:
         """Fix every operand of every call once: the step then makes no views or lists."""
         n = len(self.linears)
-        ins = [self.batch, *self.acts[:-1]]  # each layer's input buffer
         g_out = [*self.d_in[1:], self.d_out]  # dLoss/d(each layer's output)
-        self.fwd_plan = [(self.bias[k], ins[k], self.fwd[k], self.acts[k], self.relu[k]) for k in range(n)]
+        self.fwd_plan = [(self.acts_aug[k - 1], self.aug[k], self.acts[k], self.relu[k]) for k in range(1, n)]
         self.bwd_plan = []
-        for k in range(n - 1, -1, -1):
-            gw, tall_in = self.grad_w[k]
-            a, b = (ins[k].t(), g_out[k]) if tall_in else (g_out[k].t(), ins[k])
-            back = (g_out[k], self.bwd[k], self.d_in[k], ins[k], self.relu[k - 1]) if k else None
-            self.bwd_plan.append((a, b, gw, g_out[k], self.grad_b[k], back))
+        for k in range(n - 1, 0, -1):
+            grad, tall_in = self.grad_aug[k]
+            a, b = (self.acts_aug[k - 1].t(), g_out[k]) if tall_in else (g_out[k].t(), self.acts_aug[k - 1])
+            relu = self.acts[k - 1] if self.relu[k - 1] else None
+            self.bwd_plan.append((a, b, grad, g_out[k], self.bwd[k], self.d_in[k], relu))
+        grad0, tall0 = self.grad_aug[0]
+        n_in = self.linears[0].in_features
+        self.grad_w0 = grad0[:n_in] if tall0 else grad0[:, :n_in]
+        self.first = (self.bias[0], self.fwd[0], self.acts[0], self.relu[0], g_out[0], tall0)
 
     @torch.no_grad()
     def step(self, x: torch.Tensor) -> float:
         """One training step on ``x`` (B, 784) in [0, 1]; returns the batch's mean BCE before it."""
         if x is not self.batch:
             x = self.batch.copy_(x)
-        mm, addmm, thr = torch.mm, torch.addmm, _threshold_backward
-        for bias, a, w, out, relu in self.fwd_plan:
-            addmm(bias, a, w, out=out)  # (B, out) = a @ W^T + b
+        mm, thr = torch.mm, _threshold_backward
+        bias0, w0, out0, relu0, g0, tall0 = self.first
+        torch.addmm(bias0, x, w0, out=out0)  # (B, out) = x @ W^T + b
+        if relu0:
+            out0.relu_()
+        for a, w, out, relu in self.fwd_plan:
+            mm(a, w, out=out)  # (B, out) = [a | 1] @ [W^T; b]
             if relu:
                 out.relu_()
         logits = self.acts[-1]  # (B, 784), kept until the next step
         p = torch.sigmoid(logits, out=self.d_out)  # reconstructions
         loss = self._bce(logits, p, x)
-        # dLoss/dlogits, then back through each layer. Products and sums are the ones autograd
-        # runs, in the same order: other reductions (addmv for the bias) round differently, and
-        # Adam turns that into visibly different weights within a few hundred steps.
-        p.sub_(x).mul_(self.scale)
-        for a, b, gw, g, gb, back in self.bwd_plan:
-            mm(a, b, out=gw)
-            torch.sum(g, 0, out=gb)
-            if back is not None:
-                g, w, d, a_in, relu = back
-                mm(g, w, out=d)
-                if relu:
-                    thr(d, a_in, 0.0, grad_input=d)
+        p.sub_(x).mul_(self.scale)  # dLoss/dlogits, then back through each layer
+        for a, b, grad, g, w, d, relu in self.bwd_plan:
+            mm(a, b, out=grad)  # both gradients of the layer
+            mm(g, w, out=d)  # dLoss/d(its input)
+            if relu is not None:
+                thr(d, relu, 0.0, grad_input=d)
+        if tall0:
+            mm(x.t(), g0, out=self.grad_w0)
+        else:
+            mm(g0.t(), x, out=self.grad_w0)
+        torch.sum(g0, 0, out=self.grad_b[0])
         self._adam()
         value = loss.item()
         if not math.isfinite(value):  # a logit below -103.9: p underflowed to 0 (see _bce)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from fmae import fastmlp
 from fmae.data import load_dataset, to_float
 from fmae.models import ConvAutoEncoder, MLPAutoEncoder
-from fmae.train import TrainConfig, train_to_end
+from fmae.train import TrainConfig, image_losses, train_to_end
 
 
 @pytest.fixture(scope="module")
@@ -23,25 +23,70 @@ def _autograd_twin(model: MLPAutoEncoder) -> tuple[MLPAutoEncoder, torch.optim.O
     return twin, torch.optim.Adam(twin.parameters(), lr=1e-3, fused=True)
 
 
+def _autograd_step(model, opt, x) -> float:
+    loss = F.binary_cross_entropy_with_logits(model.logits(x).reshape(x.shape[0], -1), x)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
 @pytest.mark.parametrize("hidden,latent", [(128, 10), (32, 4)])
-def test_steps_match_autograd_and_adam(fashion, hidden, latent):
+def test_gradients_and_loss_match_autograd(fashion, hidden, latent):
+    """At an untrained and a trained state: same loss, same gradients, to float rounding."""
     torch.manual_seed(0)
     model = MLPAutoEncoder(hidden_dim=hidden, latent_dim=latent)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x_all = to_float(fashion[0].images[: 64 * 201]).reshape(-1, 784)
+    for trained_steps in (0, 200):
+        for i in range(trained_steps):
+            _autograd_step(model, opt, x_all[i * 64 : (i + 1) * 64])
+        x = x_all[200 * 64 :]
+        loss = F.binary_cross_entropy_with_logits(model.logits(x).reshape(64, -1), x)
+        expected = torch.autograd.grad(loss, list(model.parameters()))
+        fast = fastmlp.MLPTrainStep(model, 64, lr=1e-3)
+        assert fast.step(x) == pytest.approx(loss.item(), rel=1e-5)
+        for (name, _), got, want in zip(
+            model.named_parameters(), fast.parameter_grads(), expected, strict=True
+        ):
+            assert torch.allclose(got, want, rtol=1e-4, atol=1e-7), (trained_steps, name)
+
+
+def test_adam_steps_match_torch_adam(fashion):
+    """Twenty steps from the same start: the same weights (fused Adam, same hyperparameters)."""
+    torch.manual_seed(0)
+    model = MLPAutoEncoder(hidden_dim=128)
     twin, opt = _autograd_twin(model)
     fast = fastmlp.MLPTrainStep(model, 64, 1e-3)
-    x_all = to_float(fashion[0].images[: 64 * 300]).reshape(-1, 784)
-    for i in range(300):
+    x_all = to_float(fashion[0].images[: 64 * 20]).reshape(-1, 784)
+    for i in range(20):
         x = x_all[i * 64 : (i + 1) * 64]
-        loss = F.binary_cross_entropy_with_logits(twin.logits(x).reshape(64, -1), x)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        assert fast.step(x) == pytest.approx(loss.item(), rel=2e-5), i
+        assert fast.step(x) == pytest.approx(_autograd_step(twin, opt, x), rel=1e-5), i
     before = [p.clone() for p in model.parameters()]
     fast.write_back()
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     for (name, p), q in zip(model.named_parameters(), twin.parameters(), strict=True):
-        assert torch.allclose(p, q, atol=1e-4, rtol=0), name
+        assert torch.allclose(p, q, atol=1e-5, rtol=0), name
+
+
+def test_a_long_run_follows_autograd(fashion):
+    """Over 600 steps rounding differences (bias gradients summed inside the product, not by a
+    separate sum) may move single weights near a ReLU's kink, but the run is the same run."""
+    torch.manual_seed(0)
+    model = MLPAutoEncoder(hidden_dim=128)
+    twin, opt = _autograd_twin(model)
+    fast = fastmlp.MLPTrainStep(model, 64, 1e-3)
+    x_all = to_float(fashion[0].images[: 64 * 600]).reshape(-1, 784)
+    ours, theirs = [], []
+    for i in range(600):
+        x = x_all[i * 64 : (i + 1) * 64]
+        ours.append(fast.step(x))
+        theirs.append(_autograd_step(twin, opt, x))
+    fast.write_back()
+    assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) < 1e-3
+    assert image_losses(model, fashion[1].images[:2000])[0] == pytest.approx(
+        image_losses(twin, fashion[1].images[:2000])[0], rel=1e-3
+    )
 
 
 def test_train_fast_path_matches_the_autograd_path(fashion, monkeypatch):
@@ -50,10 +95,8 @@ def test_train_fast_path_matches_the_autograd_path(fashion, monkeypatch):
     monkeypatch.setattr(fastmlp, "supports", lambda model, device: False)
     slow = train_to_end(config, fashion[0], fashion[1].head(500))
     for key in ("test_bce", "test_mse", "epoch_train_bce"):
-        assert fast.history[key] == pytest.approx(slow.history[key], rel=1e-4), key
-    assert fast.history["step_loss"] == pytest.approx(slow.history["step_loss"], rel=1e-4)
-    for (name, p), q in zip(fast.model.named_parameters(), slow.model.parameters(), strict=True):
-        assert torch.allclose(p, q, atol=1e-4, rtol=0), name
+        assert fast.history[key] == pytest.approx(slow.history[key], rel=1e-3), key
+    assert fast.history["step_loss"] == pytest.approx(slow.history["step_loss"], rel=1e-3)
 
 
 def test_load_batch_equals_to_float(fashion):
