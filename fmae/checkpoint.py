@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,12 +176,17 @@ def _swap_into_place(new: Path, folder: Path) -> None:
 
 
 def save_checkpoint(
-    model: AutoEncoder, folder: str | os.PathLike, info: dict[str, Any] | None = None
+    model: AutoEncoder,
+    folder: str | os.PathLike,
+    info: dict[str, Any] | None = None,
+    extra_files: Callable[[Path], object] | None = None,
 ) -> Path:
     """Save ``model`` and ``info`` (dataset, train_config, metrics, history) as a folder.
 
     Atomic: everything is written to a temporary sibling and renamed into place, so a crash
     mid-save leaves the previous checkpoint intact and two concurrent saves never mix files.
+    ``extra_files(tmp)`` may add files (such as assets.safetensors) to the temporary folder;
+    they land together with the weights or not at all.
     Raises CheckpointError saying why (disk full, read-only, no permission) when a write fails.
     """
     folder = Path(folder)
@@ -191,6 +197,8 @@ def save_checkpoint(
         raise CheckpointError(_save_failed(folder, exc)) from None
     try:
         write_checkpoint_files(model, tmp, dict(info or {}))
+        if extra_files is not None:
+            extra_files(tmp)
         tmp.chmod(0o755)  # mkdtemp makes it private; a checkpoint is meant to be shared
         for path in tmp.iterdir():
             path.chmod(0o644)

@@ -236,6 +236,25 @@ def test_unreachable_hub_is_clear_and_the_app_keeps_serving(served, drawings, mo
     assert [c[1] for c in picker["choices"]] == SHIPPED  # the failed pull added nothing
 
 
+def test_extra_files_land_with_the_weights_or_not_at_all(tmp_path):
+    """AppState.save writes assets.safetensors this way: a failure keeps the old folder whole."""
+    model = trained_entry().checkpoint.model
+    folder = save_checkpoint(
+        model, tmp_path / "ck", {"i": 1}, extra_files=lambda d: (d / "extra.txt").write_text("1")
+    )
+    assert (folder / "extra.txt").read_text() == "1"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def disk_full(tmp: Path) -> None:
+        (tmp / "extra.txt").write_text("2")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(CheckpointError, match=r"the disk is full.*unchanged"):
+        save_checkpoint(model, folder, {"i": 2}, extra_files=disk_full)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"]
+
+
 @pytest.mark.parametrize(
     ("code", "says"),
     [

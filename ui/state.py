@@ -128,11 +128,13 @@ class AppState:
         entry = self.resolve(request, name)
         if entry.source == "shipped" and entry.folder is not None:
             return entry.folder
+        assets = entry.assets
         folder = save_checkpoint(
-            entry.checkpoint.model, self.session_dir(request) / entry.name, entry.checkpoint.info
+            entry.checkpoint.model,
+            self.session_dir(request) / entry.name,
+            entry.checkpoint.info,
+            extra_files=None if assets is None else lambda tmp: save_assets(assets, tmp),
         )
-        if entry.assets is not None:
-            save_assets(entry.assets, folder)
         entry.folder = folder
         return folder
 
