@@ -41,51 +41,17 @@ def hub_server() -> HubServer:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
+def app_server():
     """``python app.py`` on a free loopback port (shipped checkpoints from FMAE_CHECKPOINTS or
-    ./checkpoints); yields its base URL and stops it afterwards."""
-    import socket
-    import subprocess
+    ./checkpoints), started the way benchmarks/load.py starts it; yields its base URL."""
     import sys
-    import time
-    import urllib.request
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    work = tmp_path_factory.mktemp("app-server")
-    env = {
-        **os.environ,
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "GRADIO_TEMP_DIR": str(work / "gradio"),
-        "FMAE_TORCH_THREADS": "1",
-    }
-    log = open(work / "server.log", "wb")  # noqa: SIM115 - closed below, after the process ends
-    proc = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from load import free_port, start_server, stop_server
+
+    proc = start_server(free_port(), timeout=120)
     try:
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"app.py did not start:\n{(work / 'server.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        yield url
+        yield proc.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop_server(proc)
