@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 import torch  # noqa: E402
 import torchvision  # noqa: E402
 
+from fmae import fastmlp  # noqa: E402
 from fmae.data import load_dataset, locate  # noqa: E402
 from fmae.models import MLPAutoEncoder  # noqa: E402
 from fmae.train import EpochEvent, StepEvent, TrainConfig, image_losses, train  # noqa: E402
@@ -137,11 +138,18 @@ def main() -> None:
     )
     parser.add_argument("--flush-denormal", action="store_true", help="flush denormals (both runs)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument(
+        "--no-flush",
+        action="store_true",
+        help="let fmae's Adam moments go denormal (shows what fmae.fastmlp's flush saves)",
+    )
     args = parser.parse_args()
     if args.flush_denormal:
         torch.set_flush_denormal(True)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.no_flush:
+        fastmlp.FLUSH_EVERY = 10**9
     print(f"epochs {args.epochs}, torch threads {torch.get_num_threads()}, turns of {args.turn} steps")
     seed_s, ours_s, model, ours_bce = take_turns(args.epochs, args.seed, args.turn)
     for epoch, (s, o) in enumerate(zip(seed_s, ours_s, strict=True), 1):

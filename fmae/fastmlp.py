@@ -25,6 +25,7 @@ The loss reported for each step reuses the sigmoid the gradient needs (see ``_bc
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -64,7 +65,7 @@ class MLPTrainStep:
         self.model = model
         self.linears = [m for m in [*model.encoder, *model.decoder] if isinstance(m, nn.Linear)]
         # ReLU follows every Linear except the bottleneck (3rd) and the output (6th)
-        self.relu = [isinstance(m, nn.ReLU) for m in self._followers()]
+        self.relu = self._relu_after_each_linear()
         total = sum(lin.weight.numel() + lin.bias.numel() for lin in self.linears)
         self.params, self.grads = torch.zeros(total), torch.zeros(total)
         self.exp_avg, self.exp_avg_sq = torch.zeros(total), torch.zeros(total)
@@ -116,14 +117,9 @@ class MLPTrainStep:
         self.read_model()
         self._plan()
 
-    def _followers(self) -> list[nn.Module | None]:
-        layers = [*self.model.encoder, *self.model.decoder]
-        out = []
-        for i, m in enumerate(layers):
-            if isinstance(m, nn.Linear):
-                nxt = layers[i + 1] if i + 1 < len(layers) else None
-                out.append(nxt if isinstance(nxt, nn.ReLU) else None)
-        return out
+    def _relu_after_each_linear(self) -> list[bool]:
+        layers = [*self.model.encoder, *self.model.decoder, None]
+        return [isinstance(nxt, nn.ReLU) for m, nxt in itertools.pairwise(layers) if isinstance(m, nn.Linear)]
 
     @torch.no_grad()
     def read_model(self) -> None:
@@ -224,28 +220,14 @@ class MLPTrainStep:
 
     def _adam(self) -> None:
         self.state_step += 1
-        if _fused_adam_ is not None:  # the kernel torch.optim.Adam(fused=True) runs, minus its Python
-            _fused_adam_(
-                [self.params], [self.grads], [self.exp_avg], [self.exp_avg_sq], [], [self.state_step],
-                lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], weight_decay=0.0, eps=self.eps,
-                amsgrad=False, maximize=False,
-            )  # fmt: skip
-        else:
-            _adam_step(self)
+        torch._fused_adam_(  # the kernel torch.optim.Adam(fused=True) runs, minus its Python
+            [self.params], [self.grads], [self.exp_avg], [self.exp_avg_sq], [], [self.state_step],
+            lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], weight_decay=0.0, eps=self.eps,
+            amsgrad=False, maximize=False,
+        )  # fmt: skip
         self.steps += 1
         if self.steps % FLUSH_EVERY == 0:
             flush_tiny_([self.exp_avg, self.exp_avg_sq])
 
 
-def _adam_step(s: MLPTrainStep) -> None:
-    """Adam by its formula, for torch builds without the fused CPU kernel."""
-    b1, b2 = s.betas
-    t = float(s.state_step)
-    s.exp_avg.lerp_(s.grads, 1 - b1)
-    s.exp_avg_sq.mul_(b2).addcmul_(s.grads, s.grads, value=1 - b2)
-    denom = (s.exp_avg_sq.sqrt() / math.sqrt(1 - b2**t)).add_(s.eps)
-    s.params.addcdiv_(s.exp_avg, denom, value=-s.lr / (1 - b1**t))
-
-
-_fused_adam_ = getattr(torch, "_fused_adam_", None)
 _threshold_backward = torch.ops.aten.threshold_backward.grad_input  # ReLU's backward, in place
