@@ -70,6 +70,7 @@ class MLPTrainStep:
         self.params, self.grads = torch.zeros(total), torch.zeros(total)
         self.exp_avg, self.exp_avg_sq = torch.zeros(total), torch.zeros(total)
         self.state_step = torch.zeros((), dtype=torch.float32)
+        self.one = torch.ones(())  # "+= 1" would wrap the 1 in a new tensor every step
         self.lr, self.betas, self.eps = lr, betas, eps
         self.steps = 0
         # Each layer is one block of the flat buffer holding W and b together, stored tall:
@@ -152,7 +153,7 @@ class MLPTrainStep:
         as ``fmae.data.to_float`` does, so the values are identical.
         """
         torch.index_select(images, 0, idx, out=self.batch_u8)
-        return torch.div(self.batch_u8, 255.0, out=self.batch)
+        return self.batch.copy_(self.batch_u8).div_(255.0)  # div(u8, out=) would allocate a float copy
 
     def _plan(self) -> None:
         """Fix every operand of every call once: the step then makes no views or lists."""
@@ -164,7 +165,8 @@ class MLPTrainStep:
             grad, tall_in = self.grad_aug[k]
             a, b = (self.acts_aug[k - 1].t(), g_out[k]) if tall_in else (g_out[k].t(), self.acts_aug[k - 1])
             relu = self.acts[k - 1] if self.relu[k - 1] else None
-            self.bwd_plan.append((a, b, grad, g_out[k], self.bwd[k], self.d_in[k], relu))
+            alpha = self.scale if k == n - 1 else 1.0
+            self.bwd_plan.append((a, b, grad, g_out[k], self.bwd[k], self.d_in[k], relu, alpha))
         grad0, tall0 = self.grad_aug[0]
         n_in = self.linears[0].in_features
         self.grad_w0 = grad0[:n_in] if tall0 else grad0[:, :n_in]
@@ -187,10 +189,14 @@ class MLPTrainStep:
         logits = self.acts[-1]  # (B, 784), kept until the next step
         p = torch.sigmoid(logits, out=self.d_out)  # reconstructions
         loss = self._bce(logits, p, x)
-        p.sub_(x).mul_(self.scale)  # dLoss/dlogits, then back through each layer
-        for a, b, grad, g, w, d, relu in self.bwd_plan:
-            mm(a, b, out=grad)  # both gradients of the layer
-            mm(g, w, out=d)  # dLoss/d(its input)
+        p.sub_(x)  # dLoss/dlogits / scale, then back through each layer
+        for a, b, grad, g, w, d, relu, alpha in self.bwd_plan:
+            if alpha == 1.0:
+                mm(a, b, out=grad)  # both gradients of the layer
+                mm(g, w, out=d)  # dLoss/d(its input)
+            else:  # the output layer: the loss's 1 / (B * 784) goes in here (beta=0: out's old values unused)
+                torch.addmm(grad, a, b, beta=0.0, alpha=alpha, out=grad)
+                torch.addmm(d, g, w, beta=0.0, alpha=alpha, out=d)
             if relu is not None:
                 thr(d, relu, 0.0, grad_input=d)
         if tall0:
@@ -219,7 +225,7 @@ class MLPTrainStep:
         return torch.dot(sums, self.weights)
 
     def _adam(self) -> None:
-        self.state_step += 1
+        self.state_step.add_(self.one)
         torch._fused_adam_(  # the kernel torch.optim.Adam(fused=True) runs, minus its Python
             [self.params], [self.grads], [self.exp_avg], [self.exp_avg_sq], [], [self.state_step],
             lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], weight_decay=0.0, eps=self.eps,
