@@ -29,8 +29,9 @@ import torchvision  # noqa: E402
 
 from fmae import fastmlp  # noqa: E402
 from fmae.data import load_dataset, locate  # noqa: E402
+from fmae.metrics import image_losses  # noqa: E402
 from fmae.models import MLPAutoEncoder  # noqa: E402
-from fmae.train import EpochEvent, StepEvent, TrainConfig, image_losses, train  # noqa: E402
+from fmae.train import EpochEvent, StepEvent, TrainConfig, train  # noqa: E402
 
 
 class SeedAutoEncoder(torch.nn.Module):

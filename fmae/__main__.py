@@ -16,7 +16,8 @@ def _train(args: argparse.Namespace) -> int:
 
     from fmae.checkpoint import save_checkpoint
     from fmae.data import load_dataset
-    from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, evaluate, train
+    from fmae.metrics import evaluate
+    from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, train
 
     config = TrainConfig(
         dataset=args.dataset, model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -72,7 +73,7 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from fmae.checkpoint import load_checkpoint
     from fmae.data import load_dataset
-    from fmae.train import evaluate
+    from fmae.metrics import evaluate
 
     ckpt = load_checkpoint(args.checkpoint)
     metrics = evaluate(ckpt.model, load_dataset(ckpt.dataset, "train"), load_dataset(ckpt.dataset, "test"))

@@ -8,8 +8,9 @@ import torch.nn.functional as F
 
 from fmae import fastmlp
 from fmae.data import load_dataset, to_float
+from fmae.metrics import image_losses
 from fmae.models import ConvAutoEncoder, MLPAutoEncoder
-from fmae.train import TrainConfig, image_losses, train_to_end
+from fmae.train import TrainConfig, train_to_end
 
 
 @pytest.fixture(scope="module")

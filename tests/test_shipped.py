@@ -8,7 +8,7 @@ import pytest
 
 from fmae.checkpoint import load_checkpoint
 from fmae.data import load_dataset
-from fmae.train import evaluate
+from fmae.metrics import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent / "checkpoints"
 SHIPPED = ["fashion-mlp", "fashion-conv", "mnist-conv"]

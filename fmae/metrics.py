@@ -1,0 +1,94 @@
+"""Scoring a trained model: test BCE and MSE, latent codes, the PCA baseline with as many
+components as the latent size, and kNN accuracy on the codes (``evaluate`` does all four)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fmae.data import Dataset, to_float
+from fmae.models import AutoEncoder
+
+
+@torch.inference_mode()
+def _batched(model: AutoEncoder, images: torch.Tensor, fn, device: torch.device, bs: int = 2000):
+    out = []
+    for i in range(0, images.shape[0], bs):
+        x = to_float(images[i : i + bs]).to(device) if images.dtype == torch.uint8 else images[i : i + bs]
+        out.append(fn(model, x.to(device)))
+    return out
+
+
+def image_losses(
+    model: AutoEncoder, images: torch.Tensor, device: torch.device | None = None
+) -> tuple[float, float]:
+    """Mean per-pixel BCE and MSE of ``model`` on uint8 images (N, 28, 28)."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+
+    def both(m: AutoEncoder, x: torch.Tensor) -> tuple[float, float]:
+        z, x = m.logits(x).reshape(-1), x.reshape(-1)
+        p = torch.sigmoid(z)
+        # one sigmoid for both: BCE = sum(z) - sum(log p) - x.z (as in fastmlp's _bce); it is
+        # inf only if some p underflowed to 0 (a logit below -103.9), then the exact formula
+        bce = (z.sum() - p.log().sum() - torch.dot(x, z)).item()
+        if not math.isfinite(bce):
+            bce = F.binary_cross_entropy_with_logits(z, x, reduction="sum").item()
+        p.sub_(x)
+        return bce, torch.dot(p, p).item()
+
+    parts = _batched(model, images, both, device)
+    model.train(was_training)
+    total = images.shape[0] * 28 * 28
+    return sum(p[0] for p in parts) / total, sum(p[1] for p in parts) / total
+
+
+def encode_images(model: AutoEncoder, images: torch.Tensor) -> np.ndarray:
+    """Latent codes (N, latent) of uint8 images (N, 28, 28) or floats (N, 1, 28, 28)."""
+    model.eval()
+    device = next(model.parameters()).device
+    parts = _batched(model, images, lambda m, x: m.encode(x).cpu(), device)
+    return torch.cat(parts).numpy()
+
+
+def pca_baseline(train_images: torch.Tensor, test_images: torch.Tensor, k: int) -> float:
+    """Test MSE of PCA with ``k`` components fitted on the train images (the linear baseline)."""
+    from sklearn.decomposition import PCA
+
+    x_train = train_images.reshape(train_images.shape[0], -1).numpy().astype(np.float32) / 255.0
+    x_test = test_images.reshape(test_images.shape[0], -1).numpy().astype(np.float32) / 255.0
+    pca = PCA(n_components=k, svd_solver="randomized", random_state=0).fit(x_train)
+    recon = pca.inverse_transform(pca.transform(x_test))
+    return float(np.mean((recon - x_test) ** 2))
+
+
+def knn_accuracy(
+    train_codes: np.ndarray,
+    train_labels: np.ndarray,
+    test_codes: np.ndarray,
+    test_labels: np.ndarray,
+    k: int = 5,
+) -> float:
+    """Accuracy of a k-nearest-neighbour classifier fitted on train codes, scored on test codes."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    clf = KNeighborsClassifier(n_neighbors=k).fit(train_codes, train_labels)
+    return float(clf.score(test_codes, test_labels))
+
+
+def evaluate(model: AutoEncoder, train_data: Dataset, test_data: Dataset) -> dict[str, float]:
+    """Test BCE and MSE, the MSE of PCA with as many components as the latent size, and
+    kNN(5) accuracy on the latent codes (fitted on train codes, scored on test codes)."""
+    bce, mse = image_losses(model, test_data.images)
+    train_codes = encode_images(model, train_data.images)
+    test_codes = encode_images(model, test_data.images)
+    return {
+        "test_bce": bce,
+        "test_mse": mse,
+        "pca_mse": pca_baseline(train_data.images, test_data.images, model.latent_dim),
+        "knn_acc": knn_accuracy(train_codes, train_data.labels.numpy(), test_codes, test_data.labels.numpy()),
+    }
