@@ -62,7 +62,7 @@ def test_help_lists_commands():
 def test_import_fmae_imports_no_gradio():
     code = (
         "import sys, fmae, fmae.data, fmae.models, fmae.train, fmae.metrics, fmae.checkpoint, fmae.hub\n"
-        "import fmae.sketch\n"
+        "import fmae.sketch, fmae.upload\n"
         "import fmae.__main__\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('gradio', 'gradio_client')))"
     )

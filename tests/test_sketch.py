@@ -18,10 +18,10 @@ from fmae.sketch import (
     EmptySketchError,
     from_sketchpad,
     ink_from_image,
-    load_upload,
     preprocess,
     to_model_input,
 )
+from fmae.upload import load_upload
 
 ROOT = Path(__file__).resolve().parents[1]
 N_ROUND_TRIP = 20  # test images per dataset in the round-trip checks
