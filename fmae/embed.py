@@ -23,6 +23,7 @@ import numpy as np
 from fmae.errors import FmaeError
 
 DEFAULT_N = 2000  # points in the shipped, precomputed maps
+DEFAULT_METHODS = ("pca", "kpca", "tsne")  # the shipped maps, and what the Embeddings tab shows first
 MIN_POINTS = 30  # below this the scores (k=10 neighbours, 5-fold kNN) mean little
 TRUST_K = 10  # neighbours for trustworthiness
 KNN_K = 5  # neighbours of the kNN classifier

@@ -13,8 +13,9 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from fmae.embed import DEFAULT_N, METHODS, Projection, project, score, subsample
 from fmae.errors import CheckpointError
 
 CacheKey = tuple[str, str, int, int]  # (checkpoint id, method, N, seed)
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+_MISSING = object()  # LRUCache's "no such key" (None is a value it may hold)
 _SCORE_NAMES = ("trustworthiness", "knn2d_acc", "knn_latent_acc")
 _STATE_PREFIX = "state_"
 
@@ -141,7 +145,48 @@ def compute(
     return projection
 
 
-class EmbeddingCache:
+class LRUCache(Generic[K, V]):
+    """A bounded, thread-safe map: the least recently used entry goes when it is full."""
+
+    def __init__(self, max_items: int) -> None:
+        self.max_items = max_items
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def _find(self, key: K) -> V | object:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return _MISSING
+
+    def get(self, key: K) -> V | None:
+        """The value under ``key`` (marked recently used), else None."""
+        value = self._find(key)
+        return None if value is _MISSING else value
+
+    def put(self, key: K, value: V) -> None:
+        """Remember ``value``; the least recently used entry goes when full."""
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
+    def get_or_make(self, key: K, make: Callable[[], V]) -> V:
+        """The value under ``key`` (None included), else ``make()``, remembered. ``make`` runs
+        outside the lock, so two callers may both make a missing value; the last one is kept."""
+        value = self._find(key)
+        if value is _MISSING:
+            value = make()
+            self.put(key, value)
+        return value
+
+
+class EmbeddingCache(LRUCache[CacheKey, Projection]):
     """Maps keyed by (checkpoint id, method, N, seed): a bounded in-memory LRU over npz files.
 
     ``lookup`` needs no codes (memory, then the checkpoint folder's file), so a UI can paint a
@@ -149,28 +194,7 @@ class EmbeddingCache:
     """
 
     def __init__(self, max_items: int = 64) -> None:
-        self.max_items = max_items
-        self._items: OrderedDict[CacheKey, Projection] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, key: CacheKey) -> Projection | None:
-        """The projection under ``key`` from memory (marked recently used), else None."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        return None
-
-    def put(self, key: CacheKey, projection: Projection) -> None:
-        """Remember ``projection``; the least recently used entry goes when full."""
-        with self._lock:
-            self._items[key] = projection
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_items:
-                self._items.popitem(last=False)
+        super().__init__(max_items)
 
     def lookup(
         self, ckpt_id: str, method: str, n: int, seed: int = 0, folder: str | os.PathLike | None = None

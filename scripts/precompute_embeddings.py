@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from fmae.checkpoint import load_checkpoint  # noqa: E402
 from fmae.data import load_dataset  # noqa: E402
-from fmae.embed import DEFAULT_N, subsample  # noqa: E402
+from fmae.embed import DEFAULT_METHODS, DEFAULT_N, subsample  # noqa: E402
 from fmae.embed_cache import (  # noqa: E402
     EmbeddingCache,
     checkpoint_id,
@@ -38,9 +38,6 @@ from fmae.embed_cache import (  # noqa: E402
 )
 from fmae.errors import CheckpointError  # noqa: E402
 from fmae.explore import encode  # noqa: E402
-
-#: what the Embeddings tab shows by default (ui/embed_tab.py DEFAULT_METHODS)
-DEFAULT_METHODS = ("pca", "kpca", "tsne")
 
 
 def missing_methods(folder: Path, methods: tuple[str, ...], n: int, seed: int) -> list[str]:

@@ -1,20 +1,19 @@
-"""Helpers shared by the tests that run the app in this process."""
+"""Helpers shared by the tests that run the app, in this process or as ``python app.py``
+(the latter started the way ``benchmarks/load.py`` starts it)."""
 
 from __future__ import annotations
 
-import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ui.state import AppState
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from load import free_port, start_server, stop_server
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["free_port", "serve_in_process", "start_server", "stop_server"]
 
 
 @contextmanager

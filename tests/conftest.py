@@ -44,11 +44,7 @@ def hub_server() -> HubServer:
 def app_server():
     """``python app.py`` on a free loopback port (shipped checkpoints from FMAE_CHECKPOINTS or
     ./checkpoints), started the way benchmarks/load.py starts it; yields its base URL."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from load import free_port, start_server, stop_server
+    from apptools import free_port, start_server, stop_server
 
     proc = start_server(free_port(), timeout=120)
     try:

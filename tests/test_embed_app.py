@@ -23,11 +23,11 @@ import ui.embed_data
 from fmae import plots
 from fmae.checkpoint import load_checkpoint
 from fmae.data import FASHION_CLASSES
-from fmae.embed import LABELS, METHODS, place
+from fmae.embed import DEFAULT_METHODS, LABELS, METHODS, place
 from fmae.embed_cache import embedding_path, load_points, load_projection
 from fmae.errors import DataUnavailableError
 from fmae.explore import decode, encode, principal_directions
-from ui.embed_data import DEFAULT_METHODS, SCALE, WALK_SCALE
+from ui.embed_data import SCALE, WALK_SCALE
 from ui.embed_scatter import unpack
 
 ROOT = Path(__file__).resolve().parents[1]

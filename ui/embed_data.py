@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import io
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -22,13 +21,12 @@ from PIL import Image
 
 from fmae import plots
 from fmae.data import DATASETS, load_dataset
-from fmae.embed import DEFAULT_N, LABELS, METHODS, Projection
-from fmae.embed_cache import EmbeddingCache, load_points
+from fmae.embed import DEFAULT_METHODS, DEFAULT_N, LABELS, METHODS, Projection
+from fmae.embed_cache import EmbeddingCache, LRUCache, load_points
 from fmae.errors import CheckpointError, FmaeError
 from fmae.explore import decode, encode, interpolate, model_fingerprint, nearest, principal_directions
 from fmae.session import ModelEntry, Session
 
-DEFAULT_METHODS = ("pca", "kpca", "tsne")  # what shipped checkpoints carry precomputed
 N_MIN, N_MAX, N_STEP = 500, 10_000, 500
 DRAWING = -1  # the index standing for "your drawing" (as in fmae.plot_embed.scatter_records)
 NEAREST, DIRECTIONS, STEPS, SCALE, WALK_SCALE = 5, 4, 8, 4, 8
@@ -43,7 +41,7 @@ class EmbedData:
     def __init__(self) -> None:
         self.maps = EmbeddingCache(max_items=48)
         self._ids: WeakKeyDictionary[Any, str] = WeakKeyDictionary()
-        self._memo: OrderedDict[tuple, Any] = OrderedDict()  # codes, points, directions (LRU)
+        self._memo: LRUCache[tuple, Any] = LRUCache(max_items=24)  # codes, points, directions
         self._lock = threading.Lock()
 
     def model_id(self, entry: ModelEntry) -> str:
@@ -52,18 +50,6 @@ class EmbedData:
             if model not in self._ids:
                 self._ids[model] = model_fingerprint(model)
             return self._ids[model]
-
-    def _remember(self, key: tuple, make: Any) -> Any:
-        with self._lock:
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                return self._memo[key]
-        value = make()
-        with self._lock:
-            self._memo[key] = value
-            while len(self._memo) > 24:
-                self._memo.popitem(last=False)
-        return value
 
     def cached(self, entry: ModelEntry, method: str, n: int, seed: int) -> tuple[Projection | None, str]:
         """The map from memory or the model's folder, never computed: (map or None, where from)."""
@@ -84,7 +70,7 @@ class EmbedData:
             test = load_dataset(dataset, "test")
             return encode(entry.checkpoint.model, test.images), test.labels.numpy()
 
-        return self._remember(("codes", self.model_id(entry)), make)
+        return self._memo.get_or_make(("codes", self.model_id(entry)), make)
 
     def compute(self, entry: ModelEntry, method: str, n: int, seed: int) -> Projection:
         codes, labels = self.test_codes(entry)
@@ -99,7 +85,7 @@ class EmbedData:
             except CheckpointError:
                 return None
 
-        return self._remember(("points", self.model_id(entry), n, seed), make)
+        return self._memo.get_or_make(("points", self.model_id(entry), n, seed), make)
 
     def image(self, dataset: str, index: int, entries: list[ModelEntry]) -> np.ndarray:
         """Test image ``index`` (28, 28) uint8 of ``dataset``: from the shipped points of ``entries``
@@ -125,7 +111,7 @@ class EmbedData:
             codes = self.test_codes(entry)[0] if ref is None else ref
             return principal_directions(codes, min(DIRECTIONS, *codes.shape))
 
-        return self._remember(("directions", self.model_id(entry)), make)
+        return self._memo.get_or_make(("directions", self.model_id(entry)), make)
 
 
 def check_settings(methods: list[str] | None, n: float, seed: float) -> tuple[list[str], int, int]:

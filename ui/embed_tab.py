@@ -17,12 +17,11 @@ import numpy as np
 from gradio.context import get_render_context
 
 from fmae.data import DATASETS
-from fmae.embed import DEFAULT_N, LABELS, METHODS, place
+from fmae.embed import DEFAULT_METHODS, DEFAULT_N, LABELS, METHODS, place
 from fmae.errors import FmaeError
 from fmae.explore import encode
 from fmae.session import ModelEntry, Session
 from ui.embed_data import (
-    DEFAULT_METHODS,
     DIRECTIONS,
     DRAWING,
     N_MAX,
@@ -183,23 +182,26 @@ def build(app: AppState) -> None:
                 first[-1], label="Decoded", format="png", interactive=False, height=240, elem_id="embed-walk"
             )
 
+    def paint_for(request: gr.Request, model: str | None, methods: list[str], points: float, seed: float,
+                  walk_at: list[float], progress: gr.Progress | None = None) -> tuple[Any, ...]:  # fmt: skip
+        """``paint`` for the visitor's model and session, settings checked, errors as messages."""
+        with user_errors():
+            entry, session = app.resolve(request, model), app.session(request)
+            return paint(data, entry, session, check_settings(methods, points, seed), walk_at, progress)
+
     def show(model: str | None, methods: list[str], points: float, seed: float, direction1: float,
              direction2: float, direction3: float, direction4: float,
              request: gr.Request) -> tuple[Any, ...]:  # fmt: skip
         """Paint the maps that are already made (shipped or cached); computes nothing."""
-        with user_errors():
-            entry, session = app.resolve(request, model), app.session(request)
-            walk_at = [direction1, direction2, direction3, direction4]
-            return paint(data, entry, session, check_settings(methods, points, seed), walk_at)
+        walk_at = [direction1, direction2, direction3, direction4]
+        return paint_for(request, model, methods, points, seed, walk_at)
 
     def compute_maps(model: str | None, methods: list[str], points: float, seed: float, direction1: float,
                      direction2: float, direction3: float, direction4: float, request: gr.Request,
                      progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008  # fmt: skip
         """Compute the missing maps (a progress step per method), then paint everything."""
-        with user_errors():
-            entry, session = app.resolve(request, model), app.session(request)
-            walk_at = [direction1, direction2, direction3, direction4]
-            return paint(data, entry, session, check_settings(methods, points, seed), walk_at, progress)
+        walk_at = [direction1, direction2, direction3, direction4]
+        return paint_for(request, model, methods, points, seed, walk_at, progress)
 
     def between(model: str | None, a: float, b: float, steps: float, request: gr.Request) -> np.ndarray:
         """Decode ``steps`` points from code(A) to code(B), with A and B themselves at the ends."""

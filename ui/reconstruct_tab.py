@@ -115,13 +115,17 @@ def build(app: AppState) -> None:
         "show_progress": "hidden",
     }
 
+    def show(x: np.ndarray | None, entry: ModelEntry, request: gr.Request) -> tuple[Any, ...]:
+        """Render a new input and keep it in the session: the Embeddings tab puts it on its maps."""
+        out = render(x, entry)
+        app.session(request).last_input = out[3]
+        return out
+
     def reconstruct_sketch(value: dict | None, model: str | None, request: gr.Request) -> tuple[Any, ...]:
         """Sketchpad value -> outputs. An empty pad gives the prompt, not an error."""
         try:
             entry = app.resolve(request, model)
-            out = render(preprocess(value, entry.checkpoint.dataset), entry)
-            app.session(request).last_input = out[3]  # the Embeddings tab puts it on its maps
-            return out
+            return show(preprocess(value, entry.checkpoint.dataset), entry, request)
         except FmaeError as exc:
             raise user_error(exc) from None
 
@@ -129,9 +133,7 @@ def build(app: AppState) -> None:
         """Uploaded image file -> outputs; a bad file gets a clear message."""
         try:
             entry = app.resolve(request, model)
-            out = render(preprocess(path, entry.checkpoint.dataset) if path else None, entry)
-            app.session(request).last_input = out[3]  # the Embeddings tab puts it on its maps
-            return out
+            return show(preprocess(path, entry.checkpoint.dataset) if path else None, entry, request)
         except FmaeError as exc:
             raise user_error(exc) from None
 
