@@ -3,8 +3,6 @@ components as the latent size, and kNN accuracy on the codes (``evaluate`` does 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -31,15 +29,10 @@ def image_losses(
     model.eval()
 
     def both(m: AutoEncoder, x: torch.Tensor) -> tuple[float, float]:
-        z, x = m.logits(x).reshape(-1), x.reshape(-1)
-        p = torch.sigmoid(z)
-        # one sigmoid for both: BCE = sum(z) - sum(log p) - x.z (as in fastmlp's _bce); it is
-        # inf only if some p underflowed to 0 (a logit below -103.9), then the exact formula
-        bce = (z.sum() - p.log().sum() - torch.dot(x, z)).item()
-        if not math.isfinite(bce):
-            bce = F.binary_cross_entropy_with_logits(z, x, reduction="sum").item()
-        p.sub_(x)
-        return bce, torch.dot(p, p).item()
+        logits = m.logits(x)
+        bce = F.binary_cross_entropy_with_logits(logits, x, reduction="sum").item()
+        mse = F.mse_loss(torch.sigmoid(logits), x, reduction="sum").item()
+        return bce, mse
 
     parts = _batched(model, images, both, device)
     model.train(was_training)

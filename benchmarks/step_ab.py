@@ -1,0 +1,101 @@
+"""fmae's MLP training step and epoch-end test pass: this tree against an older commit, A/B.
+
+    python benchmarks/step_ab.py --against c9cf3f9 [--blocks 60] [--threads 0]
+
+Loads ``fmae/fastmlp.py`` (the step) and the file holding ``image_losses`` (the test-set pass,
+``fmae/metrics.py`` now, ``fmae/train.py`` before) as they were at ``--against``, next to this
+tree's. The steps take turns in blocks of 50 on the same Fashion-MNIST batches, so a drifting
+machine slows both alike; the test passes alternate too. Prints medians and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
+
+import torch  # noqa: E402
+
+from fmae import fastmlp, metrics  # noqa: E402
+from fmae.data import load_dataset  # noqa: E402
+from fmae.models import MLPAutoEncoder  # noqa: E402
+
+BLOCK = 50  # steps per turn
+
+
+def module_at(rev: str, path: str, name: str, folder: Path):
+    """``path`` as it was at commit ``rev``, imported as module ``name``."""
+    git = ["git", "show", f"{rev}:{path}"]
+    file = folder / f"{name}.py"
+    file.write_text(subprocess.run(git, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+    spec = importlib.util.spec_from_file_location(name, file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while it executes
+    spec.loader.exec_module(module)
+    return module
+
+
+def old_image_losses(rev: str, folder: Path):
+    for path in ("fmae/metrics.py", "fmae/train.py"):
+        try:
+            return module_at(rev, path, "old_" + Path(path).stem, folder).image_losses
+        except (subprocess.CalledProcessError, AttributeError):
+            continue
+    raise SystemExit(f"no image_losses at {rev}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", required=True, help="the commit to compare with (e.g. c9cf3f9)")
+    parser.add_argument("--blocks", type=int, default=60, help=f"turns of {BLOCK} steps each, per side")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    images = load_dataset("fashion", "train").images.reshape(-1, 28 * 28)
+    test = load_dataset("fashion", "test").images
+    with tempfile.TemporaryDirectory() as tmp:
+        old_step = module_at(args.against, "fmae/fastmlp.py", "old_fastmlp", Path(tmp)).MLPTrainStep
+        old_losses = old_image_losses(args.against, Path(tmp))
+        steps = {}
+        for name, cls in ((args.against, old_step), ("this tree", fastmlp.MLPTrainStep)):
+            torch.manual_seed(0)
+            steps[name] = cls(MLPAutoEncoder(hidden_dim=128), 64, 1e-3)
+        perm = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(0))
+        per_block = images.shape[0] // (BLOCK * 64)
+        ms: dict[str, list[float]] = {name: [] for name in steps}
+        for b in range(args.blocks + 2):
+            base = (b % per_block) * BLOCK * 64
+            for name, st in steps.items():
+                start = time.perf_counter()
+                for i in range(BLOCK):
+                    st.step(st.load_batch(images, perm[base + i * 64 : base + (i + 1) * 64]))
+                if b >= 2:  # the first two turns warm up
+                    ms[name].append((time.perf_counter() - start) / BLOCK * 1e3)
+        model = steps["this tree"].model
+        steps["this tree"].write_back()
+        evals: dict[str, list[float]] = {args.against: [], "this tree": []}
+        for _ in range(10):
+            for name, fn in ((args.against, old_losses), ("this tree", metrics.image_losses)):
+                start = time.perf_counter()
+                fn(model, test)
+                evals[name].append((time.perf_counter() - start) * 1e3)
+    print(f"torch threads {torch.get_num_threads()}, {args.blocks} turns of {BLOCK} steps each")
+    for label, data, unit in (("training step", ms, "ms/step"), ("test-set pass", evals, "ms")):
+        old, new = statistics.median(data[args.against]), statistics.median(data["this tree"])
+        print(
+            f"{label:14s}: {args.against} {old:7.2f} {unit}   this tree {new:7.2f} {unit}   "
+            f"ratio {old / new:.3f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
