@@ -178,14 +178,20 @@ def ema(values: Sequence[float] | np.ndarray, alpha: float = 0.05) -> np.ndarray
 
 def loss_curve_rows(
     step_losses: Sequence[float], test_losses: Sequence[float], steps_per_epoch: int, max_points: int = 400,
-    alpha: float = 0.05,
+    alpha: float = 0.05, initial_test: float | None = None,
 ) -> list[tuple[int, float, str]]:  # fmt: skip
     """Rows ``(step, loss, series)`` of a loss curve: the train loss per step, smoothed with ``ema``
-    and thinned to at most ``max_points``, and the test loss at the end of each epoch."""
+    and thinned to at most ``max_points``, and the test loss at the end of each epoch.
+
+    ``initial_test``, the untrained model's test loss, is drawn at step 0: with it the test
+    series has two points after the first epoch (a line plot draws nothing for one point).
+    """
     rows: list[tuple[int, float, str]] = []
     if len(step_losses):
         smooth = ema(step_losses, alpha)
         keep = np.unique(np.linspace(0, len(smooth) - 1, min(max_points, len(smooth))).round().astype(int))
         rows += [(int(i) + 1, float(smooth[i]), "train (smoothed)") for i in keep]
+    if initial_test is not None:
+        rows.append((0, float(initial_test), "test"))
     rows += [((e + 1) * steps_per_epoch, float(v), "test") for e, v in enumerate(test_losses)]
     return rows

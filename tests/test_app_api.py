@@ -106,8 +106,11 @@ def test_train_streams_log_lines_and_gives_a_usable_model(app_server, tmp_path):
     assert len(updates) >= 3 and updates[0][0].startswith("Loading")
     streamed = [u[1] for u in updates[:-1] if isinstance(u[1], str)]
     assert any("Epoch [1/1], Step [15/15], Loss: " in log for log in streamed), streamed
-    status, log, _, grid, picker = final
+    status, log, curve, grid, picker = final
     assert "Training done" in status and "Epoch [1/1] done: train BCE" in log
+    assert "Before training: test BCE 0.6" in log  # the untrained model scores ~ln 2
+    test_points = [(step, loss) for step, loss, series in curve["data"] if series == "test"]
+    assert [step for step, _ in test_points] == [0, 15] and test_points[1][1] < test_points[0][1]
     name = picker["value"]  # the picker's update: the new model is selected and listed
     assert name == "fashion-mlp-session" and (f"{name} (trained)", name) in [
         tuple(c) for c in picker["choices"]

@@ -82,4 +82,9 @@ def test_start_a_tiny_training_run_and_see_log_lines(page):
     log = page.locator("#train-log textarea").input_value()
     assert "Epoch [1/1], Step [15/15], Loss: " in log and "Epoch [1/1] done" in log
     assert "fashion-mlp" in page.locator("#model-picker input").input_value()  # the new model is picked
+    plot = page.locator("#train-curve").bounding_box()
+    for name in ("train (smoothed)", "test"):  # the legend is inside the plot's box, not cut off
+        entry = page.locator("#train-curve svg text", has_text=name).first.bounding_box()
+        assert entry, name
+        assert plot["y"] < entry["y"] and entry["y"] + entry["height"] <= plot["y"] + plot["height"], name
     page.screenshot(path=str(ARTIFACTS / "browser-train-done.png"), full_page=True)

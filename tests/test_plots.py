@@ -46,6 +46,8 @@ def test_ema_is_bias_corrected_and_loss_rows_are_thinned():
     train = [r for r in rows if r[2] == "train (smoothed)"]
     assert len(train) == 100 and train[0][0] == 1 and train[-1][0] == 1000
     assert [r for r in rows if r[2] == "test"] == [(500, 0.5, "test"), (1000, 0.4, "test")]
+    first = plots.loss_curve_rows([0.6, 0.5], [0.45], steps_per_epoch=2, initial_test=0.69)
+    assert [r for r in first if r[2] == "test"] == [(0, 0.69, "test"), (2, 0.45, "test")]  # 2 points: a line
 
 
 def test_grid_tiles_row_by_row():

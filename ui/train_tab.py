@@ -24,9 +24,10 @@ from fmae.assets import compute_assets, dataset_pca
 from fmae.checkpoint import Checkpoint
 from fmae.data import Dataset, load_dataset
 from fmae.errors import FmaeError
-from fmae.models import model_config
+from fmae.metrics import image_losses
+from fmae.models import build_model, model_config
 from fmae.session import ModelEntry
-from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, train
+from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, seed_everything, train
 from ui.state import AppState, user_error
 
 LIMITS = {"epochs": 20, "train_size": 60_000, "batch_size": 1024, "hidden_dim": 1024, "latent_dim": 64}
@@ -61,10 +62,15 @@ class RunView:
         self.lines: deque[str] = deque(maxlen=MAX_LOG_LINES)
         self.step_losses: list[float] = []
         self.test_losses: list[float] = []
+        self.initial_test: float | None = None  # the untrained model's test BCE, drawn at step 0
         self.steps_per_epoch = 1
         first = [int(np.flatnonzero(test.labels.numpy() == c)[0]) for c in range(N_GRID)]  # one per class
         self.grid_images = test.images[first]  # (10, 28, 28) uint8
         self.last_epoch: EpochEvent | None = None
+
+    def on_start(self, test_bce: float) -> None:
+        self.initial_test = test_bce
+        self.lines.append(f"Before training: test BCE {test_bce:.4f} (the untrained model)")
 
     def on_step(self, ev: StepEvent) -> None:
         self.step_losses.append(ev.loss)
@@ -82,7 +88,9 @@ class RunView:
         return "\n".join(self.lines)
 
     def curve(self) -> pd.DataFrame:
-        rows = plots.loss_curve_rows(self.step_losses, self.test_losses, self.steps_per_epoch)
+        rows = plots.loss_curve_rows(
+            self.step_losses, self.test_losses, self.steps_per_epoch, initial_test=self.initial_test
+        )
         return pd.DataFrame(rows, columns=["step", "loss", "series"])
 
     @torch.inference_mode()
@@ -140,9 +148,13 @@ def stream_training(app: AppState, request: gr.Request, cfg: TrainConfig, train_
         gone = app.store.peek(sid) is not session  # tab closed, or dropped as idle
         return session.stop_requested.is_set() or time.monotonic() > deadline or gone
 
+    seed_everything(cfg.seed)  # then the same initial weights as train() would build itself
+    model = build_model(cfg.model, **cfg.model_kwargs())
+    yield "Measuring the untrained model…", SKIP(), SKIP(), SKIP(), SKIP()
+    view.on_start(image_losses(model, test_ds.images)[0])
     last_ui = last_curve = 0.0
     done, grid = None, SKIP()
-    for ev in train(cfg, train_ds, test_ds, should_stop=should_stop):
+    for ev in train(cfg, train_ds, test_ds, should_stop=should_stop, model=model):
         now = time.monotonic()
         if isinstance(ev, DoneEvent):
             done = ev
@@ -203,9 +215,9 @@ def build(app: AppState) -> None:
                 "Set the options and press **Start**.", label="Status", elem_id="train-status"
             )
             log = gr.Textbox(label="Log", lines=10, max_lines=10, autoscroll=True, elem_id="train-log")
-            curve = gr.LinePlot(
-                x="step", y="loss", color="series", y_title="BCE per pixel", label="Loss", height=260,
-                elem_id="train-curve",
+            curve = gr.LinePlot(  # a shown label pushes the legend out of the box: title instead
+                x="step", y="loss", color="series", y_title="BCE per pixel", title="Loss", label="Loss",
+                show_label=False, height=280, elem_id="train-curve",
             )  # fmt: skip
             grid = gr.Image(
                 label="Test images (top) and reconstructions (bottom), each epoch", format="png",
