@@ -33,7 +33,8 @@ from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 from fmae.checkpoint import load_checkpoint  # noqa: E402
 from fmae.data import load_dataset  # noqa: E402
-from fmae.embed import METHODS, knn_accuracy, project, subsample  # noqa: E402
+from fmae.embed import METHODS, project, subsample  # noqa: E402
+from fmae.embed_score import knn_accuracy  # noqa: E402
 from fmae.explore import encode  # noqa: E402
 from fmae.models import AutoEncoder, MLPAutoEncoder  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Latent codes -> 2-D maps (PCA, Kernel PCA, t-SNE, Isomap, LLE, UMAP) and their quality scores.
+"""Latent codes -> 2-D maps (PCA, Kernel PCA, t-SNE, Isomap, LLE, UMAP); their scores: embed_score.
 
 Every method returns a :class:`Projection`: coordinates, the time the fit took, and the plain
 arrays needed to place a *new* code on the map (PCA and Kernel PCA transform it exactly; the
@@ -25,9 +25,6 @@ from fmae.errors import FmaeError
 DEFAULT_N = 2000  # points in the shipped, precomputed maps
 DEFAULT_METHODS = ("pca", "kpca", "tsne")  # the shipped maps, and what the Embeddings tab shows first
 MIN_POINTS = 30  # below this the scores (k=10 neighbours, 5-fold kNN) mean little
-TRUST_K = 10  # neighbours for trustworthiness
-KNN_K = 5  # neighbours of the kNN classifier
-CV_FOLDS = 5  # kNN accuracy is 5-fold cross-validated, folds from a fixed seed
 PLACE_K = 5  # neighbours used to place a new code on a neighbour-graph map
 
 # Fast t-SNE schedule (see benchmarks/embed_speed.py): 100 early-exaggeration iterations
@@ -249,55 +246,6 @@ def place(projection: Projection, codes_all: np.ndarray | None, new_codes: np.nd
     weights = 1.0 / (np.take_along_axis(dist, nbrs, 1) + 1e-9)
     weights /= weights.sum(1, keepdims=True)
     return np.einsum("mk,mkc->mc", weights, projection.coords[nbrs].astype(np.float64)).astype(np.float32)
-
-
-def trustworthiness(codes: np.ndarray, coords: np.ndarray, k: int = TRUST_K) -> float:
-    """sklearn.manifold.trustworthiness in O(N) memory (sklearn's holds N x N distances and ranks).
-
-    Penalises points that are among the ``k`` nearest on the map but not in latent space by
-    how far down the latent ranking they are. Same formula as sklearn's (exact ties in latent
-    distance, rare with float codes, may be ranked in another order).
-    """
-    from sklearn.neighbors import NearestNeighbors
-
-    x = np.asarray(codes, np.float64)
-    n = len(x)
-    if k >= n / 2:
-        raise ValueError(f"k ({k}) must be less than N / 2 ({n / 2})")
-    map_nbrs = NearestNeighbors(n_neighbors=k).fit(coords).kneighbors(return_distance=False)  # (N, k)
-    sq = (x**2).sum(1)
-    penalty = 0
-    chunk = max(1, 2_000_000 // (n * k))  # bounds the (chunk, k, N) comparison to ~2e6 cells
-    for start in range(0, n, chunk):
-        rows = np.arange(start, min(start + chunk, n))
-        d = sq[rows, None] - 2 * x[rows] @ x.T + sq[None]  # (B, N) squared distances
-        d[np.arange(len(rows)), rows] = np.inf
-        dj = np.take_along_axis(d, map_nbrs[rows], 1)  # (B, k)
-        ranks = (d[:, None, :] < dj[:, :, None]).sum(-1) + 1  # rank of each map neighbour
-        penalty += int(np.maximum(ranks - k, 0).sum())
-    return 1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
-
-
-def knn_accuracy(features: np.ndarray, labels: np.ndarray, k: int = KNN_K) -> float:
-    """kNN(k) accuracy by 5-fold cross-validation (shuffled folds, fixed seed 0: deterministic).
-
-    Every point is predicted once by a classifier fitted on the other four folds.
-    """
-    from sklearn.model_selection import KFold, cross_val_predict
-    from sklearn.neighbors import KNeighborsClassifier
-
-    folds = KFold(CV_FOLDS, shuffle=True, random_state=0)
-    pred = cross_val_predict(KNeighborsClassifier(k), features, labels, cv=folds)
-    return float(np.mean(pred == np.asarray(labels)))
-
-
-def score(codes: np.ndarray, coords: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Quality of a map: trustworthiness (k=10), kNN(5) accuracy on the map and in latent space."""
-    return {
-        "trustworthiness": trustworthiness(codes, coords, TRUST_K),
-        "knn2d_acc": knn_accuracy(coords, labels),
-        "knn_latent_acc": knn_accuracy(codes, labels),
-    }
 
 
 def subsample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:

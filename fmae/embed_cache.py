@@ -19,7 +19,8 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from fmae.embed import DEFAULT_N, METHODS, Projection, project, score, subsample
+from fmae.embed import DEFAULT_N, METHODS, Projection, project, subsample
+from fmae.embed_score import score
 from fmae.errors import CheckpointError
 
 CacheKey = tuple[str, str, int, int]  # (checkpoint id, method, N, seed)

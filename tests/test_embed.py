@@ -17,7 +17,7 @@ from sklearn.manifold import trustworthiness as sk_trustworthiness
 from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
-from fmae import embed
+from fmae import embed, embed_score
 from fmae.checkpoint import load_checkpoint, save_checkpoint
 from fmae.data import FASHION_CLASSES, load_dataset
 from fmae.embed_cache import (
@@ -99,9 +99,9 @@ def test_trustworthiness_equals_sklearn(test_set, maps):
     codes = test_set["codes"][test_set["idx"]]
     rng = np.random.default_rng(0)
     for coords in (maps["pca"].coords, maps["tsne"].coords, rng.normal(size=(N, 2)), codes[:, :2]):
-        ours = embed.trustworthiness(codes, coords, k=10)
+        ours = embed_score.trustworthiness(codes, coords, k=10)
         assert ours == pytest.approx(sk_trustworthiness(codes, coords, n_neighbors=10), abs=1e-12)
-    assert embed.trustworthiness(codes[:, :2], codes[:, :2]) == pytest.approx(1.0)
+    assert embed_score.trustworthiness(codes[:, :2], codes[:, :2]) == pytest.approx(1.0)
 
 
 def test_knn_accuracy_equals_brute_force(test_set):
@@ -112,12 +112,12 @@ def test_knn_accuracy_equals_brute_force(test_set):
         votes = y[train][np.argsort(d, axis=1)[:, :5]]
         pred = np.array([np.bincount(v, minlength=10).argmax() for v in votes])  # ties: lowest label
         correct += int((pred == y[held]).sum())
-    assert embed.knn_accuracy(x, y) == correct / N
+    assert embed_score.knn_accuracy(x, y) == correct / N
 
 
 def test_scores_in_range_and_ordered(maps, test_set):
     codes, labels = test_set["codes"][test_set["idx"]], test_set["labels"][test_set["idx"]]
-    scores = {name: embed.score(codes, p.coords, labels) for name, p in maps.items()}
+    scores = {name: embed_score.score(codes, p.coords, labels) for name, p in maps.items()}
     for s in scores.values():
         assert set(s) == {"trustworthiness", "knn2d_acc", "knn_latent_acc"}
         assert all(0.0 <= v <= 1.0 for v in s.values())
@@ -132,7 +132,7 @@ def test_fast_tsne_keeps_default_quality(test_set):
     with threadpool_limits(1, user_api="openmp"):  # two threads only spin at this size
         default = TSNE(2, random_state=0).fit_transform(codes)
     fast = embed.project(codes, "tsne", seed=0).coords
-    assert embed.trustworthiness(codes, fast) >= embed.trustworthiness(codes, default) - 0.01
+    assert embed_score.trustworthiness(codes, fast) >= embed_score.trustworthiness(codes, default) - 0.01
 
 
 def test_place_transforms_exactly_for_pca_and_kpca(maps, test_set):
