@@ -15,7 +15,7 @@ from fmae.models import AutoEncoder
 def _batched(model: AutoEncoder, images: torch.Tensor, fn, device: torch.device, bs: int = 2000):
     out = []
     for i in range(0, images.shape[0], bs):
-        x = to_float(images[i : i + bs]).to(device) if images.dtype == torch.uint8 else images[i : i + bs]
+        x = to_float(images[i : i + bs]) if images.dtype == torch.uint8 else images[i : i + bs]
         out.append(fn(model, x.to(device)))
     return out
 

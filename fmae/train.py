@@ -129,6 +129,13 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def initial_model(config: TrainConfig) -> AutoEncoder:
+    """The model ``train(config)`` starts from when it is given none: seeded, then built. Build
+    it here to look at the untrained model first, then pass it to ``train(model=...)``."""
+    seed_everything(config.seed)
+    return build_model(config.model, **config.model_kwargs())
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     """ "auto" -> CUDA when available, else CPU."""
     if device == "auto":
@@ -164,9 +171,9 @@ def train(
     parameters are current at every EpochEvent and DoneEvent, not in between.
     """
     config.validate()
-    gen = seed_everything(config.seed)
     device = resolve_device(config.device)
-    model = (model or build_model(config.model, **config.model_kwargs())).to(device)
+    model = (model or initial_model(config)).to(device)
+    gen = seed_everything(config.seed)  # batch order: the same whether or not a model was given
     images = train_data.images[: config.train_limit] if config.train_limit else train_data.images
     n = images.shape[0]
     bs = min(config.batch_size, n)

@@ -8,8 +8,8 @@ import torch
 
 from fmae.data import load_dataset
 from fmae.metrics import encode_images, evaluate, image_losses
-from fmae.models import MLPAutoEncoder, build_model
-from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, seed_everything, train, train_to_end
+from fmae.models import MLPAutoEncoder
+from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, initial_model, train, train_to_end
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,7 @@ def test_same_seed_same_model(fashion):
     a = train_to_end(config, train_ds, test_ds.head(100)).model
     b = train_to_end(config, train_ds, test_ds.head(100)).model
     # the Train tab seeds, builds the model itself (to score it untrained), then passes it in
-    seed_everything(config.seed)
-    given = build_model(config.model, **config.model_kwargs())
+    given = initial_model(config)
     c = list(train(config, train_ds, test_ds.head(100), model=given))[-1].model  # the DoneEvent's
     for (ka, va), (_, vb), (_, vc) in zip(
         a.state_dict().items(), b.state_dict().items(), c.state_dict().items(), strict=True

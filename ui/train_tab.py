@@ -25,9 +25,9 @@ from fmae.checkpoint import Checkpoint
 from fmae.data import Dataset, load_dataset
 from fmae.errors import FmaeError
 from fmae.metrics import image_losses
-from fmae.models import build_model, model_config
+from fmae.models import model_config
 from fmae.session import ModelEntry
-from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, seed_everything, train
+from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, initial_model, train
 from ui.state import AppState, user_error
 
 LIMITS = {"epochs": 20, "train_size": 60_000, "batch_size": 1024, "hidden_dim": 1024, "latent_dim": 64}
@@ -148,8 +148,7 @@ def stream_training(app: AppState, request: gr.Request, cfg: TrainConfig, train_
         gone = app.store.peek(sid) is not session  # tab closed, or dropped as idle
         return session.stop_requested.is_set() or time.monotonic() > deadline or gone
 
-    seed_everything(cfg.seed)  # then the same initial weights as train() would build itself
-    model = build_model(cfg.model, **cfg.model_kwargs())
+    model = initial_model(cfg)  # the weights train() would start from itself
     yield "Measuring the untrained model…", SKIP(), SKIP(), SKIP(), SKIP()
     view.on_start(image_losses(model, test_ds.images)[0])
     last_ui = last_curve = 0.0
