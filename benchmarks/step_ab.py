@@ -1,11 +1,14 @@
 """fmae's MLP training step and epoch-end test pass: this tree against an older commit, A/B.
 
     python benchmarks/step_ab.py --against c9cf3f9 [--blocks 60] [--threads 0]
+    python benchmarks/step_ab.py --variant /tmp/fastmlp_variant.py   (an edited copy, not committed)
 
 Loads ``fmae/fastmlp.py`` (the step) and the file holding ``image_losses`` (the test-set pass,
 ``fmae/metrics.py`` now, ``fmae/train.py`` before) as they were at ``--against``, next to this
 tree's. The steps take turns in blocks of 50 on the same Fashion-MNIST batches, so a drifting
 machine slows both alike; the test passes alternate too. Prints medians and the ratio.
+With ``--variant FILE`` the other side is the ``MLPTrainStep`` of a file (an edited copy of
+``fmae/fastmlp.py``) and both test passes are this tree's.
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ def module_at(rev: str, path: str, name: str, folder: Path):
     git = ["git", "show", f"{rev}:{path}"]
     file = folder / f"{name}.py"
     file.write_text(subprocess.run(git, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+    return module_from(file, name)
+
+
+def module_from(file: Path, name: str):
+    """The Python file ``file`` imported as module ``name``."""
     spec = importlib.util.spec_from_file_location(name, file)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up while it executes
@@ -54,7 +62,9 @@ def old_image_losses(rev: str, folder: Path):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", required=True, help="the commit to compare with (e.g. c9cf3f9)")
+    other = parser.add_mutually_exclusive_group(required=True)
+    other.add_argument("--against", help="the commit to compare with (e.g. c9cf3f9)")
+    other.add_argument("--variant", type=Path, help="an edited copy of fmae/fastmlp.py to compare with")
     parser.add_argument("--blocks", type=int, default=60, help=f"turns of {BLOCK} steps each, per side")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
@@ -63,10 +73,14 @@ def main() -> None:
     images = load_dataset("fashion", "train").images.reshape(-1, 28 * 28)
     test = load_dataset("fashion", "test").images
     with tempfile.TemporaryDirectory() as tmp:
-        old_step = module_at(args.against, "fmae/fastmlp.py", "old_fastmlp", Path(tmp)).MLPTrainStep
-        old_losses = old_image_losses(args.against, Path(tmp))
+        if args.variant:
+            label, old_losses = args.variant.name, metrics.image_losses
+            old_step = module_from(args.variant, "variant_fastmlp").MLPTrainStep
+        else:
+            label, old_losses = args.against, old_image_losses(args.against, Path(tmp))
+            old_step = module_at(args.against, "fmae/fastmlp.py", "old_fastmlp", Path(tmp)).MLPTrainStep
         steps = {}
-        for name, cls in ((args.against, old_step), ("this tree", fastmlp.MLPTrainStep)):
+        for name, cls in ((label, old_step), ("this tree", fastmlp.MLPTrainStep)):
             torch.manual_seed(0)
             steps[name] = cls(MLPAutoEncoder(hidden_dim=128), 64, 1e-3)
         perm = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(0))
@@ -82,19 +96,16 @@ def main() -> None:
                     ms[name].append((time.perf_counter() - start) / BLOCK * 1e3)
         model = steps["this tree"].model
         steps["this tree"].write_back()
-        evals: dict[str, list[float]] = {args.against: [], "this tree": []}
+        evals: dict[str, list[float]] = {label: [], "this tree": []}
         for _ in range(10):
-            for name, fn in ((args.against, old_losses), ("this tree", metrics.image_losses)):
+            for name, fn in ((label, old_losses), ("this tree", metrics.image_losses)):
                 start = time.perf_counter()
                 fn(model, test)
                 evals[name].append((time.perf_counter() - start) * 1e3)
     print(f"torch threads {torch.get_num_threads()}, {args.blocks} turns of {BLOCK} steps each")
-    for label, data, unit in (("training step", ms, "ms/step"), ("test-set pass", evals, "ms")):
-        old, new = statistics.median(data[args.against]), statistics.median(data["this tree"])
-        print(
-            f"{label:14s}: {args.against} {old:7.2f} {unit}   this tree {new:7.2f} {unit}   "
-            f"ratio {old / new:.3f}x"
-        )
+    for what, data, unit in (("training step", ms, "ms/step"), ("test-set pass", evals, "ms")):
+        old, new = statistics.median(data[label]), statistics.median(data["this tree"])
+        print(f"{what:14s}: {label} {old:7.2f} {unit}   this tree {new:7.2f} {unit}   ratio {old / new:.3f}x")
 
 
 if __name__ == "__main__":
