@@ -16,7 +16,7 @@ from fmae.errors import FmaeError
 from ui import embed_tab, hub_tab, reconstruct_tab, train_tab
 from ui.state import AppState, model_info, user_error
 
-MAX_FILE_SIZE = "10mb"  # uploads beyond this are refused by the server (fmae.sketch allows 10 MiB)
+MAX_FILE_SIZE = "10mb"  # uploads beyond this are refused by the server (fmae.images allows 10 MiB)
 CSS = """
 #examples img, #train-grid img { image-rendering: pixelated; }
 """

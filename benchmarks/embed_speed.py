@@ -31,12 +31,19 @@ import torch  # noqa: E402
 from sklearn.manifold import TSNE, trustworthiness  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
-from fmae.checkpoint import load_checkpoint  # noqa: E402
 from fmae.data import load_dataset  # noqa: E402
-from fmae.embed import METHODS, project, subsample  # noqa: E402
-from fmae.embed_score import knn_accuracy  # noqa: E402
-from fmae.explore import encode  # noqa: E402
-from fmae.models import AutoEncoder, MLPAutoEncoder  # noqa: E402
+from fmae.latent import (  # noqa: E402
+    METHODS,
+    encode,
+    knn_accuracy,
+    project,
+    subsample,
+)
+from fmae.models import (  # noqa: E402
+    AutoEncoder,
+    MLPAutoEncoder,
+    load_checkpoint,
+)
 
 
 def quick_model(epochs: int = 2, seed: int = 0) -> AutoEncoder:
@@ -124,7 +131,7 @@ def run(args: argparse.Namespace) -> None:
     )
 
     if args.others:
-        print(f"\nother methods at N={args.n} (fit seconds as fmae.embed reports them):")
+        print(f"\nother methods at N={args.n} (fit seconds as fmae.latent reports them):")
         for method in METHODS:
             if method == "tsne":
                 continue

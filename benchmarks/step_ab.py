@@ -3,12 +3,13 @@
     python benchmarks/step_ab.py --against c9cf3f9 [--blocks 60] [--threads 0]
     python benchmarks/step_ab.py --variant /tmp/fastmlp_variant.py   (an edited copy, not committed)
 
-Loads ``fmae/fastmlp.py`` (the step) and the file holding ``image_losses`` (the test-set pass,
-``fmae/metrics.py`` now, ``fmae/train.py`` before) as they were at ``--against``, next to this
-tree's. The steps take turns in blocks of 50 on the same Fashion-MNIST batches, so a drifting
-machine slows both alike; the test passes alternate too. Prints medians and the ratio.
+Loads ``fmae/training/fastmlp.py`` (the step) and the file holding ``image_losses`` (the test-set
+pass: ``fmae/training/metrics.py`` now, ``fmae/metrics.py`` or ``fmae/train.py`` before) as they were
+at ``--against``, next to this tree's. The steps take turns in blocks of 50 on the same
+Fashion-MNIST batches, so a drifting machine slows both alike; the test passes alternate too.
+Prints medians and the ratio.
 With ``--variant FILE`` the other side is the ``MLPTrainStep`` of a file (an edited copy of
-``fmae/fastmlp.py``) and both test passes are this tree's.
+``fmae/training/fastmlp.py``) and both test passes are this tree's.
 """
 
 from __future__ import annotations
@@ -27,11 +28,16 @@ sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 
 import torch  # noqa: E402
 
-from fmae import fastmlp, metrics  # noqa: E402
 from fmae.data import load_dataset  # noqa: E402
 from fmae.models import MLPAutoEncoder  # noqa: E402
+from fmae.training import fastmlp, metrics  # noqa: E402
 
 BLOCK = 50  # steps per turn
+
+
+#: where the step and the test pass lived over time, newest first
+STEP_FILES = ("fmae/training/fastmlp.py", "fmae/fastmlp.py")
+LOSS_FILES = ("fmae/training/metrics.py", "fmae/metrics.py", "fmae/train.py")
 
 
 def module_at(rev: str, path: str, name: str, folder: Path):
@@ -51,20 +57,23 @@ def module_from(file: Path, name: str):
     return module
 
 
-def old_image_losses(rev: str, folder: Path):
-    for path in ("fmae/metrics.py", "fmae/train.py"):
+def first_module_at(rev: str, paths: tuple[str, ...], attr: str, folder: Path):
+    """``attr`` of the first of ``paths`` that exists at ``rev`` and defines it (files moved over time)."""
+    for path in paths:
         try:
-            return module_at(rev, path, "old_" + Path(path).stem, folder).image_losses
+            return getattr(module_at(rev, path, "old_" + Path(path).stem, folder), attr)
         except (subprocess.CalledProcessError, AttributeError):
             continue
-    raise SystemExit(f"no image_losses at {rev}")
+    raise SystemExit(f"no {attr} at {rev} in {', '.join(paths)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     other = parser.add_mutually_exclusive_group(required=True)
     other.add_argument("--against", help="the commit to compare with (e.g. c9cf3f9)")
-    other.add_argument("--variant", type=Path, help="an edited copy of fmae/fastmlp.py to compare with")
+    other.add_argument(
+        "--variant", type=Path, help="an edited copy of fmae/training/fastmlp.py to compare with"
+    )
     parser.add_argument("--blocks", type=int, default=60, help=f"turns of {BLOCK} steps each, per side")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
@@ -77,8 +86,9 @@ def main() -> None:
             label, old_losses = args.variant.name, metrics.image_losses
             old_step = module_from(args.variant, "variant_fastmlp").MLPTrainStep
         else:
-            label, old_losses = args.against, old_image_losses(args.against, Path(tmp))
-            old_step = module_at(args.against, "fmae/fastmlp.py", "old_fastmlp", Path(tmp)).MLPTrainStep
+            label = args.against
+            old_losses = first_module_at(args.against, LOSS_FILES, "image_losses", Path(tmp))
+            old_step = first_module_at(args.against, STEP_FILES, "MLPTrainStep", Path(tmp))
         steps = {}
         for name, cls in ((label, old_step), ("this tree", fastmlp.MLPTrainStep)):
             torch.manual_seed(0)

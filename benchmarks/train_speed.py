@@ -27,11 +27,16 @@ sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 import torch  # noqa: E402
 import torchvision  # noqa: E402
 
-from fmae import fastmlp  # noqa: E402
 from fmae.data import load_dataset, locate  # noqa: E402
-from fmae.metrics import image_losses  # noqa: E402
 from fmae.models import MLPAutoEncoder  # noqa: E402
-from fmae.train import EpochEvent, StepEvent, TrainConfig, train  # noqa: E402
+from fmae.training import (  # noqa: E402
+    EpochEvent,
+    StepEvent,
+    TrainConfig,
+    fastmlp,
+    image_losses,
+    train,
+)
 
 
 class SeedAutoEncoder(torch.nn.Module):
@@ -142,7 +147,7 @@ def main() -> None:
     parser.add_argument(
         "--no-flush",
         action="store_true",
-        help="let fmae's Adam moments go denormal (shows what fmae.fastmlp's flush saves)",
+        help="let fmae's Adam moments go denormal (shows what fmae.training.fastmlp's flush saves)",
     )
     args = parser.parse_args()
     if args.flush_denormal:

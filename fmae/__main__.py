@@ -14,10 +14,9 @@ from fmae.errors import FmaeError
 def _train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from fmae.checkpoint import save_checkpoint
     from fmae.data import load_dataset
-    from fmae.metrics import evaluate
-    from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, train
+    from fmae.models import save_checkpoint
+    from fmae.training import DoneEvent, EpochEvent, StepEvent, TrainConfig, evaluate, train
 
     config = TrainConfig(
         dataset=args.dataset, model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -63,7 +62,7 @@ def _train(args: argparse.Namespace) -> int:
             "history": {k: [round(v, 5) for v in vals] for k, vals in done.history.items()},
         }
         folder = save_checkpoint(done.model, args.out, info)
-        from fmae.card import write_card_images
+        from fmae.training import write_card_images
 
         write_card_images(folder, done.model, info, test_ds.images[:2000], test_ds.labels[:2000])
         print(f"saved {folder}")
@@ -71,9 +70,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from fmae.checkpoint import load_checkpoint
     from fmae.data import load_dataset
-    from fmae.metrics import evaluate
+    from fmae.models import load_checkpoint
+    from fmae.training import evaluate
 
     ckpt = load_checkpoint(args.checkpoint)
     metrics = evaluate(ckpt.model, load_dataset(ckpt.dataset, "train"), load_dataset(ckpt.dataset, "test"))

@@ -22,9 +22,8 @@ from typing import Generic, TypeVar
 import numpy as np
 import torch
 
-from fmae.assets import ModelAssets, load_assets
-from fmae.checkpoint import CONFIG_FILE, Checkpoint, load_checkpoint
 from fmae.errors import CheckpointError, FmaeError
+from fmae.models import CONFIG_FILE, Checkpoint, ModelAssets, load_assets, load_checkpoint
 
 V = TypeVar("V")
 

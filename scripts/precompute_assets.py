@@ -2,8 +2,9 @@
 
 For each checkpoint folder (default: every ``checkpoints/*/config.json``) writes
 ``assets.safetensors``: the sorted per-image test-set MSEs of the model (for percentiles) and
-the PCA basis with as many components as its latent size (``fmae.assets``). Also writes a few
-test images as 28x28 PNGs into ``ui/examples/`` (the Reconstruct tab's examples row).
+the PCA basis with as many components as its latent size (``fmae.models.ModelAssets``,
+computed by ``fmae.training.compute_assets``). Also writes a few test images as 28x28 PNGs
+into ``ui/examples/`` (the Reconstruct tab's examples row).
 
     .venv/bin/python scripts/precompute_assets.py [FOLDER ...] [--no-examples]
 """
@@ -21,9 +22,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fmae.assets import compute_assets, dataset_pca, save_assets  # noqa: E402
-from fmae.checkpoint import load_checkpoint  # noqa: E402
 from fmae.data import load_dataset  # noqa: E402
+from fmae.models import load_checkpoint, save_assets  # noqa: E402
+from fmae.training import compute_assets, dataset_pca  # noqa: E402
 
 EXAMPLES_DIR = ROOT / "ui" / "examples"
 #: dataset -> labels to show, one test image each (the first of that label)

@@ -3,7 +3,7 @@
 For each checkpoint folder (default: every ``checkpoints/*/config.json``) writes
 ``embeddings_{method}_{n}_{seed}.npz`` for the tab's default methods (PCA, Kernel PCA, t-SNE)
 and ``embeddings_points_{n}_{seed}.npz`` (the mapped test images, for nearest-image views and
-interpolation), all for the default N (fmae.embed.DEFAULT_N) and seed 0.
+interpolation), all for the default N (fmae.latent.DEFAULT_N) and seed 0.
 
 Idempotent: a map already made for the folder's current weights is kept (each file records a
 hash of the weights), so a rerun after replacing one checkpoint only redoes that one; the
@@ -25,19 +25,21 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fmae.checkpoint import load_checkpoint  # noqa: E402
 from fmae.data import load_dataset  # noqa: E402
-from fmae.embed import DEFAULT_METHODS, DEFAULT_N, subsample  # noqa: E402
-from fmae.embed_cache import (  # noqa: E402
+from fmae.errors import CheckpointError  # noqa: E402
+from fmae.latent import (  # noqa: E402
+    DEFAULT_METHODS,
+    DEFAULT_N,
     EmbeddingCache,
     checkpoint_id,
     embedding_path,
+    encode,
     load_points,
     points_path,
     precompute,
+    subsample,
 )
-from fmae.errors import CheckpointError  # noqa: E402
-from fmae.explore import encode  # noqa: E402
+from fmae.models import load_checkpoint  # noqa: E402
 
 
 def missing_methods(folder: Path, methods: tuple[str, ...], n: int, seed: int) -> list[str]:

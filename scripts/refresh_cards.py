@@ -12,9 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-from fmae.card import write_card_images
-from fmae.checkpoint import INFO_FILE, load_checkpoint
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 from fmae.data import load_dataset
+from fmae.models import INFO_FILE, load_checkpoint
+from fmae.training import write_card_images
 
 
 def refresh(folder: Path) -> None:

@@ -11,7 +11,7 @@ from gradio_client.exceptions import AppError
 from gradio_client.utils import Status
 from PIL import Image, ImageDraw
 
-from fmae.sketch import preprocess
+from fmae.images import preprocess
 
 SHIPPED = "fashion-mlp"
 
@@ -194,7 +194,7 @@ def test_no_data_on_disk_gives_the_way_to_get_it(monkeypatch, tmp_path):
     import gradio as gr
 
     from fmae.errors import DataUnavailableError
-    from fmae.train import TrainConfig
+    from fmae.training import TrainConfig
     from ui import train_tab
     from ui.state import AppState
 
@@ -230,7 +230,7 @@ def test_no_data_on_disk_gives_the_way_to_get_it(monkeypatch, tmp_path):
     ],
 )
 def test_server_side_limits_back_up_the_widgets(kwargs, train_size, message):
-    from fmae.train import TrainConfig
+    from fmae.training import TrainConfig
     from ui.train_tab import check_limits
 
     check_limits(TrainConfig(epochs=20, batch_size=1024, hidden_dim=1024, latent_dim=64, lr=0.1), 60_000)
@@ -242,8 +242,8 @@ def test_reconstruct_needs_no_dataset(monkeypatch, tmp_path):
     """In process: shipped models explain a drawing with every dataset loader broken."""
     import os
 
-    import fmae.assets
     import fmae.data
+    import fmae.training.reference
     from fmae.errors import DataUnavailableError
     from ui.reconstruct_tab import render
     from ui.state import ROOT, AppState
@@ -252,7 +252,7 @@ def test_reconstruct_needs_no_dataset(monkeypatch, tmp_path):
         raise DataUnavailableError("no data in this test")
 
     monkeypatch.setattr(fmae.data, "load_dataset", no_data)
-    monkeypatch.setattr(fmae.assets, "dataset_pca", no_data)
+    monkeypatch.setattr(fmae.training.reference, "dataset_pca", no_data)
     app = AppState(
         checkpoints=os.environ.get("FMAE_CHECKPOINTS", ROOT / "checkpoints"), session_root=tmp_path
     )

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import torch
 
-from fmae.checkpoint import load_checkpoint
+from fmae.models import load_checkpoint
 
 # Each save i writes weights all equal to i, a hidden size that alternates with i, and
 # metrics.json {"i": i}: a folder mixing two saves would fail to load or disagree with itself.
 SAVER = textwrap.dedent(
     """
     import sys, torch
-    from fmae.checkpoint import save_checkpoint
+    from fmae.models import save_checkpoint
     from fmae.models import MLPAutoEncoder
     folder, start, step, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     for n in range(count):

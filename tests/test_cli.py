@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from fmae.__main__ import main
-from fmae.checkpoint import load_checkpoint
+from fmae.models import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,11 +65,12 @@ def test_help_lists_commands():
 def test_import_fmae_imports_no_gradio():
     code = (  # every module of the package, __main__ included
         "import importlib, pkgutil, sys, fmae\n"
-        "names = [m.name for m in pkgutil.iter_modules(fmae.__path__)]\n"
-        "for name in names: importlib.import_module('fmae.' + name)\n"
+        "names = [m.name for m in pkgutil.walk_packages(fmae.__path__, 'fmae.')]\n"
+        "for name in names: importlib.import_module(name)\n"
         "print(len(names), sorted(m for m in sys.modules if m.split('.')[0] in ('gradio', 'gradio_client')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     count, gradio_modules = out.strip().split(" ", 1)
-    assert int(count) == len(list((ROOT / "fmae").glob("*.py"))) - 1  # every file but __init__.py
+    # every file but fmae/__init__.py (a subpackage's __init__.py is the subpackage itself)
+    assert int(count) == len(list((ROOT / "fmae").rglob("*.py"))) - 1
     assert gradio_modules == "[]"

@@ -17,21 +17,29 @@ from sklearn.manifold import trustworthiness as sk_trustworthiness
 from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
-from fmae import embed, embed_score
-from fmae.checkpoint import load_checkpoint, save_checkpoint
 from fmae.data import FASHION_CLASSES, load_dataset
-from fmae.embed_cache import (
+from fmae.errors import CheckpointError, FmaeError
+from fmae.latent import (
+    DRAWING_LABEL,
     EmbeddingCache,
     checkpoint_id,
+    embedding_figure,
     embedding_path,
+    encode,
+    interpolate,
     load_points,
     load_projection,
+    model_fingerprint,
+    nearest,
     precompute,
+    principal_directions,
+    projection,
+    scatter_frame,
+    scatter_records,
+    walk,
 )
-from fmae.errors import CheckpointError, FmaeError
-from fmae.explore import encode, interpolate, model_fingerprint, nearest, principal_directions, walk
-from fmae.models import MLPAutoEncoder
-from fmae.plot_embed import DRAWING_LABEL, embedding_figure, scatter_frame, scatter_records
+from fmae.latent import scores as map_scores
+from fmae.models import MLPAutoEncoder, load_checkpoint, save_checkpoint
 
 N = 400
 SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "fashion-mlp"
@@ -48,14 +56,14 @@ def test_set(model):
     ds = load_dataset("fashion", "test")
     images, labels = ds.images.numpy(), ds.labels.numpy()
     codes = encode(model, images)
-    idx = embed.subsample(labels, N, seed=0)
+    idx = projection.subsample(labels, N, seed=0)
     return {"images": images, "labels": labels, "codes": codes, "idx": idx}
 
 
 @pytest.fixture(scope="module")
-def maps(test_set) -> dict[str, embed.Projection]:
+def maps(test_set) -> dict[str, projection.Projection]:
     codes = test_set["codes"][test_set["idx"]]
-    return {m: embed.project(codes, m, seed=0) for m in embed.METHODS}
+    return {m: projection.project(codes, m, seed=0) for m in projection.METHODS}
 
 
 def test_every_method_gives_finite_coordinates(maps, test_set):
@@ -70,38 +78,38 @@ def test_every_method_gives_finite_coordinates(maps, test_set):
 def test_projections_are_deterministic(test_set, maps):
     codes = test_set["codes"][test_set["idx"]]
     for name in ("kpca", "lle", "isomap"):  # eigensolvers: equal up to float rounding
-        again = embed.project(codes, name, seed=0).coords
+        again = projection.project(codes, name, seed=0).coords
         np.testing.assert_allclose(again, maps[name].coords, atol=1e-4 * np.abs(again).max())
-    a, b = (embed.project(codes[:150], "tsne", seed=5).coords for _ in range(2))
+    a, b = (projection.project(codes[:150], "tsne", seed=5).coords for _ in range(2))
     np.testing.assert_array_equal(a, b)
 
 
 def test_umap_is_optional(test_set):
     codes = test_set["codes"][:100]
-    if embed.umap_available():
-        assert embed.project(codes, "umap").coords.shape == (100, 2)
+    if projection.umap_available():
+        assert projection.project(codes, "umap").coords.shape == (100, 2)
     else:
-        assert "umap" not in embed.METHODS
+        assert "umap" not in projection.METHODS
         with pytest.raises(FmaeError, match="umap-learn"):
-            embed.project(codes, "umap")
+            projection.project(codes, "umap")
 
 
 def test_bad_inputs_raise_clear_errors(test_set):
     with pytest.raises(FmaeError, match="unknown projection"):
-        embed.project(test_set["codes"][:100], "pcaa")
+        projection.project(test_set["codes"][:100], "pcaa")
     with pytest.raises(FmaeError, match="N >= 30"):
-        embed.project(test_set["codes"][:10], "pca")
+        projection.project(test_set["codes"][:10], "pca")
     with pytest.raises(FmaeError, match="between 1 and 10000"):
-        embed.subsample(test_set["labels"], 0)
+        projection.subsample(test_set["labels"], 0)
 
 
 def test_trustworthiness_equals_sklearn(test_set, maps):
     codes = test_set["codes"][test_set["idx"]]
     rng = np.random.default_rng(0)
     for coords in (maps["pca"].coords, maps["tsne"].coords, rng.normal(size=(N, 2)), codes[:, :2]):
-        ours = embed_score.trustworthiness(codes, coords, k=10)
+        ours = map_scores.trustworthiness(codes, coords, k=10)
         assert ours == pytest.approx(sk_trustworthiness(codes, coords, n_neighbors=10), abs=1e-12)
-    assert embed_score.trustworthiness(codes[:, :2], codes[:, :2]) == pytest.approx(1.0)
+    assert map_scores.trustworthiness(codes[:, :2], codes[:, :2]) == pytest.approx(1.0)
 
 
 def test_knn_accuracy_equals_brute_force(test_set):
@@ -112,12 +120,12 @@ def test_knn_accuracy_equals_brute_force(test_set):
         votes = y[train][np.argsort(d, axis=1)[:, :5]]
         pred = np.array([np.bincount(v, minlength=10).argmax() for v in votes])  # ties: lowest label
         correct += int((pred == y[held]).sum())
-    assert embed_score.knn_accuracy(x, y) == correct / N
+    assert map_scores.knn_accuracy(x, y) == correct / N
 
 
 def test_scores_in_range_and_ordered(maps, test_set):
     codes, labels = test_set["codes"][test_set["idx"]], test_set["labels"][test_set["idx"]]
-    scores = {name: embed_score.score(codes, p.coords, labels) for name, p in maps.items()}
+    scores = {name: map_scores.score(codes, p.coords, labels) for name, p in maps.items()}
     for s in scores.values():
         assert set(s) == {"trustworthiness", "knn2d_acc", "knn_latent_acc"}
         assert all(0.0 <= v <= 1.0 for v in s.values())
@@ -131,8 +139,8 @@ def test_fast_tsne_keeps_default_quality(test_set):
     codes = test_set["codes"][test_set["idx"][::2]]  # 200 points keep sklearn's 1000 iterations short
     with threadpool_limits(1, user_api="openmp"):  # two threads only spin at this size
         default = TSNE(2, random_state=0).fit_transform(codes)
-    fast = embed.project(codes, "tsne", seed=0).coords
-    assert embed_score.trustworthiness(codes, fast) >= embed_score.trustworthiness(codes, default) - 0.01
+    fast = projection.project(codes, "tsne", seed=0).coords
+    assert map_scores.trustworthiness(codes, fast) >= map_scores.trustworthiness(codes, default) - 0.01
 
 
 def test_place_transforms_exactly_for_pca_and_kpca(maps, test_set):
@@ -140,26 +148,26 @@ def test_place_transforms_exactly_for_pca_and_kpca(maps, test_set):
     new = test_set["codes"][:7]  # not necessarily in the map
     for name in ("pca", "kpca"):
         np.testing.assert_allclose(
-            embed.place(maps[name], None, codes[:20]), maps[name].coords[:20], atol=1e-4
+            projection.place(maps[name], None, codes[:20]), maps[name].coords[:20], atol=1e-4
         )
     kpca = KernelPCA(2, kernel="rbf", gamma=float(maps["kpca"].state["gamma"]), random_state=0)
     expected = kpca.fit(codes.astype(np.float64)).transform(new.astype(np.float64))
-    got = embed.place(maps["kpca"], None, new)
+    got = projection.place(maps["kpca"], None, new)
     signs = np.sign((expected * got).sum(0))  # eigenvectors are defined up to sign
     np.testing.assert_allclose(got, expected * signs, atol=1e-5)
 
 
 def test_place_from_neighbours(maps, test_set):
     p, codes = maps["tsne"], test_set["codes"][test_set["idx"]]
-    np.testing.assert_allclose(embed.place(p, codes, codes[3]), p.coords[3:4], atol=1e-5)
+    np.testing.assert_allclose(projection.place(p, codes, codes[3]), p.coords[3:4], atol=1e-5)
     new = test_set["codes"][9999]
     d = np.linalg.norm(codes - new, axis=1)
     nb = np.argsort(d)[:5]
     w = 1 / d[nb]
     expected = (w[:, None] * p.coords[nb]).sum(0) / w.sum()
-    np.testing.assert_allclose(embed.place(p, None, new)[0], expected, rtol=1e-4)
+    np.testing.assert_allclose(projection.place(p, None, new)[0], expected, rtol=1e-4)
     with pytest.raises(ValueError, match="one row per map point"):
-        embed.place(p, codes[:10], new)
+        projection.place(p, codes[:10], new)
 
 
 def test_a_sketch_lands_among_its_class(model, maps, test_set):
@@ -176,7 +184,7 @@ def test_a_sketch_lands_among_its_class(model, maps, test_set):
     map_labels = labels[test_set["idx"]]
     share = {}
     for name, p in maps.items():
-        xy = embed.place(p, None, sketch_codes)  # (100, 2)
+        xy = projection.place(p, None, sketch_codes)  # (100, 2)
         near = np.argsort(np.linalg.norm(p.coords[None] - xy[:, None], axis=2), axis=1)[:, :10]
         share[name] = float(np.mean(map_labels[near] == labels[picks][:, None]))
     # Chance is 0.1 (balanced classes): every map does at least twice that, t-SNE three times.
@@ -185,12 +193,12 @@ def test_a_sketch_lands_among_its_class(model, maps, test_set):
 
 def test_subsample_is_balanced_nested_and_deterministic(test_set):
     labels = test_set["labels"]
-    a = embed.subsample(labels, 500, seed=3)
+    a = projection.subsample(labels, 500, seed=3)
     assert len(np.unique(a)) == 500 and np.all(np.diff(a) > 0)
     assert np.abs(np.bincount(labels[a], minlength=10) - 50).max() <= 1
-    np.testing.assert_array_equal(a, embed.subsample(labels, 500, seed=3))
-    assert set(embed.subsample(labels, 200, seed=3)) <= set(a)
-    assert not np.array_equal(a, embed.subsample(labels, 500, seed=4))
+    np.testing.assert_array_equal(a, projection.subsample(labels, 500, seed=3))
+    assert set(projection.subsample(labels, 200, seed=3)) <= set(a)
+    assert not np.array_equal(a, projection.subsample(labels, 500, seed=4))
 
 
 @pytest.fixture()
@@ -230,7 +238,9 @@ def test_disk_round_trip_without_pickle(checkpoint, test_set):
     np.testing.assert_array_equal(loaded.indices, made.indices)
     assert loaded.scores == made.scores and loaded.seconds == made.seconds
     new = test_set["codes"][:5]
-    np.testing.assert_allclose(embed.place(loaded, None, new), embed.place(made, None, new), atol=1e-6)
+    np.testing.assert_allclose(
+        projection.place(loaded, None, new), projection.place(made, None, new), atol=1e-6
+    )
     assert EmbeddingCache().lookup("other-weights", "kpca", 300, 2, checkpoint) is None  # stale
     path.write_bytes(b"not an npz")
     with pytest.raises(CheckpointError, match="not a valid embeddings file"):

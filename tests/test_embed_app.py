@@ -20,13 +20,22 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import ui.embed_data
-from fmae import plots
-from fmae.checkpoint import load_checkpoint
 from fmae.data import FASHION_CLASSES
-from fmae.embed import DEFAULT_METHODS, LABELS, METHODS, place
-from fmae.embed_cache import embedding_path, load_points, load_projection
 from fmae.errors import DataUnavailableError
-from fmae.explore import decode, encode, principal_directions
+from fmae.images import plots
+from fmae.latent import (
+    DEFAULT_METHODS,
+    LABELS,
+    METHODS,
+    decode,
+    embedding_path,
+    encode,
+    load_points,
+    load_projection,
+    place,
+    principal_directions,
+)
+from fmae.models import load_checkpoint
 from ui.embed_data import SCALE, WALK_SCALE
 from ui.embed_scatter import unpack
 

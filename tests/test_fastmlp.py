@@ -6,11 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fmae import fastmlp
 from fmae.data import load_dataset, to_float
-from fmae.metrics import image_losses
 from fmae.models import ConvAutoEncoder, MLPAutoEncoder
-from fmae.train import TrainConfig, train_to_end
+from fmae.training import TrainConfig, fastmlp, image_losses, train_to_end
 
 
 @pytest.fixture(scope="module")

@@ -22,12 +22,17 @@ from apptools import free_port, serve_in_process
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-import fmae.checkpoint
 import fmae.data
-from fmae.assets import ModelAssets
-from fmae.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+import fmae.models.checkpoint
 from fmae.errors import CheckpointError
-from fmae.models import MLPAutoEncoder, model_config
+from fmae.models import (
+    Checkpoint,
+    MLPAutoEncoder,
+    ModelAssets,
+    load_checkpoint,
+    model_config,
+    save_checkpoint,
+)
 from fmae.session import ModelEntry, ShippedModels
 from ui.state import AppState
 
@@ -201,7 +206,7 @@ def test_disk_full_on_save_is_clear_and_keeps_the_previous_checkpoint(served, dr
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     if where == "weights":
-        monkeypatch.setattr(fmae.checkpoint, "save_file", full)
+        monkeypatch.setattr(fmae.models.checkpoint, "save_file", full)
     else:  # written after the atomic swap: checkpoint.py cannot turn this one into a CheckpointError
         monkeypatch.setattr("ui.state.save_assets", full)
     with pytest.raises(AppError, match="disk is full") as info:
@@ -271,7 +276,7 @@ def test_save_checkpoint_turns_os_errors_into_clear_messages(tmp_path, monkeypat
     def fail(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(fmae.checkpoint, "save_file", fail)
+    monkeypatch.setattr(fmae.models.checkpoint, "save_file", fail)
     with pytest.raises(CheckpointError, match=f"could not save the checkpoint {folder}: {says}.*unchanged"):
         save_checkpoint(model, folder, {"dataset": "fashion", "i": 2})
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -28,13 +28,19 @@ from huggingface_hub import CommitOperationAdd, HfApi, ModelCard
 from PIL import Image
 from safetensors.torch import save_file
 
-import fmae.checkpoint
-from fmae.assets import ModelAssets, load_assets, save_assets
-from fmae.card import render_card, write_card_images
-from fmae.checkpoint import load_checkpoint, save_checkpoint
+import fmae.models.checkpoint
 from fmae.errors import CheckpointError, HubError
 from fmae.hub import SAFE_FILES, pull_checkpoint, push_checkpoint
-from fmae.models import MLPAutoEncoder
+from fmae.models import (
+    MLPAutoEncoder,
+    ModelAssets,
+    load_assets,
+    load_checkpoint,
+    render_card,
+    save_assets,
+    save_checkpoint,
+)
+from fmae.training import write_card_images
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "hf_AliceWriteToken0123456789abcdefXYZ"  # shaped like a real token, so scrubbing is tested
@@ -224,7 +230,7 @@ def test_huge_config_is_refused_before_any_model_is_built(hub, repo_id, monkeypa
             built.append(kwargs)
             super().__init__(**kwargs)
 
-    monkeypatch.setitem(fmae.checkpoint.MODELS, "mlp", Spy)
+    monkeypatch.setitem(fmae.models.checkpoint.MODELS, "mlp", Spy)
     config = json.dumps({"model_type": "mlp", "hidden_dim": 10**9, "latent_dim": 4}).encode()
     commit_raw(repo_id, {"config.json": config, "model.safetensors": weights_bytes(make_model(0))})
     with pytest.raises(
@@ -347,7 +353,7 @@ def test_reload_offline_from_the_cache_in_a_subprocess(hub, repo_id, tmp_path):
     online = pull_checkpoint(repo_id)
     script = f"""
 import json
-from fmae.checkpoint import load_checkpoint
+from fmae.models import load_checkpoint
 from fmae.errors import HubError
 from fmae.hub import pull_checkpoint, push_checkpoint
 folder = pull_checkpoint({repo_id!r})

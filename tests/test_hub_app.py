@@ -21,7 +21,7 @@ from apptools import serve_in_process
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from fmae.checkpoint import load_checkpoint
+from fmae.models import load_checkpoint
 from ui.reconstruct_tab import example_paths
 
 ROOT = Path(__file__).resolve().parents[1]

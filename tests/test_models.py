@@ -9,9 +9,17 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from fmae.checkpoint import load_checkpoint, save_checkpoint
 from fmae.errors import CheckpointError
-from fmae.models import MODELS, ConvAutoEncoder, MLPAutoEncoder, build_model, model_config, validate_config
+from fmae.models import (
+    MODELS,
+    ConvAutoEncoder,
+    MLPAutoEncoder,
+    build_model,
+    load_checkpoint,
+    model_config,
+    save_checkpoint,
+    validate_config,
+)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -1,4 +1,5 @@
-"""fmae.plots (numpy figures) and fmae.assets.analyze: right pixels, fast enough to redraw per stroke."""
+"""fmae.images.plots (numpy figures) and fmae.models.analyze: right pixels, fast enough to redraw
+per stroke."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ import time
 import numpy as np
 import torch
 
-from fmae import plots
-from fmae.assets import ModelAssets, analyze, fit_pca
-from fmae.models import ConvAutoEncoder
-from fmae.sketch import preprocess
+from fmae.images import plots, preprocess
+from fmae.models import ConvAutoEncoder, ModelAssets, analyze
+from fmae.training import fit_pca
 
 
 def test_gray_and_upscale_keep_every_model_pixel():

@@ -8,10 +8,18 @@ import numpy as np
 import pytest
 import torch
 
-from fmae.assets import ASSETS_FILE, ModelAssets, load_assets, save_assets
-from fmae.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from fmae.errors import CheckpointError, FmaeError
-from fmae.models import MLPAutoEncoder, model_config
+from fmae.models import (
+    ASSETS_FILE,
+    Checkpoint,
+    MLPAutoEncoder,
+    ModelAssets,
+    load_assets,
+    load_checkpoint,
+    model_config,
+    save_assets,
+    save_checkpoint,
+)
 from fmae.session import ModelEntry, Session, SessionStore, ShippedModels, resolve
 
 

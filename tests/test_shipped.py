@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fmae.checkpoint import load_checkpoint
 from fmae.data import load_dataset
-from fmae.metrics import evaluate
+from fmae.models import load_checkpoint
+from fmae.training import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent / "checkpoints"
 SHIPPED = ["fashion-mlp", "fashion-conv", "mnist-conv"]

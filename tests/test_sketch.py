@@ -1,4 +1,5 @@
-"""fmae.sketch: uploads and drawings become the 28x28 input each dataset's convention expects."""
+"""fmae.images (sketch and upload): uploads and drawings become the 28x28 input each dataset's
+convention expects."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ import torch
 from PIL import Image, ImageDraw
 
 from fmae.errors import DataUnavailableError, InputImageError
-from fmae.sketch import (
+from fmae.images import (
     EmptySketchError,
     from_sketchpad,
     ink_from_image,
+    load_upload,
     preprocess,
     to_model_input,
 )
-from fmae.upload import load_upload
 
 ROOT = Path(__file__).resolve().parents[1]
 N_ROUND_TRIP = 20  # test images per dataset in the round-trip checks
@@ -74,7 +75,7 @@ def model_for():
         if name not in cache:
             folder = ROOT / "checkpoints" / f"{name}-conv"
             if folder.is_dir():
-                from fmae.checkpoint import load_checkpoint
+                from fmae.models import load_checkpoint
 
                 cache[name] = load_checkpoint(folder).model
             else:

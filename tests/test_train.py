@@ -7,9 +7,19 @@ import pytest
 import torch
 
 from fmae.data import load_dataset
-from fmae.metrics import encode_images, evaluate, image_losses
 from fmae.models import MLPAutoEncoder
-from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, initial_model, train, train_to_end
+from fmae.training import (
+    DoneEvent,
+    EpochEvent,
+    StepEvent,
+    TrainConfig,
+    encode_images,
+    evaluate,
+    image_losses,
+    initial_model,
+    train,
+    train_to_end,
+)
 
 
 @pytest.fixture(scope="module")

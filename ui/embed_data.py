@@ -1,8 +1,8 @@
 """What the Embeddings tab computes, without the UI: maps per model (shipped or computed),
 test-image lookups, the drawing's neighbours, interpolation strips and latent walks.
 
-The work itself is in ``fmae.embed`` (projections, scores), ``fmae.embed_cache`` (the cache and
-the shipped maps) and ``fmae.explore`` (encode, interpolate, principal directions). Shipped
+The work itself is in ``fmae.latent``: projections and their scores, the cache and the
+shipped maps, encode, interpolate and principal directions. Shipped
 checkpoints carry precomputed maps for the default methods and N
 (``scripts/precompute_embeddings.py``), so the tab paints them with no dataset on disk.
 """
@@ -19,16 +19,29 @@ from weakref import WeakKeyDictionary
 import numpy as np
 from PIL import Image
 
-from fmae import plots
 from fmae.data import DATASETS, load_dataset
-from fmae.embed import DEFAULT_METHODS, DEFAULT_N, LABELS, METHODS, Projection
-from fmae.embed_cache import EmbeddingCache, LRUCache, load_points
 from fmae.errors import CheckpointError, FmaeError
-from fmae.explore import decode, encode, interpolate, model_fingerprint, nearest, principal_directions
+from fmae.images import gray, labelled_row
+from fmae.latent import (
+    DEFAULT_METHODS,
+    DEFAULT_N,
+    LABELS,
+    METHODS,
+    EmbeddingCache,
+    LRUCache,
+    Projection,
+    decode,
+    encode,
+    interpolate,
+    load_points,
+    model_fingerprint,
+    nearest,
+    principal_directions,
+)
 from fmae.session import ModelEntry, Session
 
 N_MIN, N_MAX, N_STEP = 500, 10_000, 500
-DRAWING = -1  # the index standing for "your drawing" (as in fmae.plot_embed.scatter_records)
+DRAWING = -1  # the index standing for "your drawing" (as in fmae.latent.scatter_records)
 NEAREST, DIRECTIONS, STEPS, SCALE, WALK_SCALE = 5, 4, 8, 4, 8
 
 
@@ -137,7 +150,7 @@ def png_data_url(image: np.ndarray) -> str:
 
 def strip_image(images: list[np.ndarray], names: list[str], scale: int = SCALE) -> np.ndarray:
     """Images (28, 28) in [0, 1] side by side under their names: an RGB uint8 array."""
-    return plots.labelled_row([plots.gray(x, scale) for x in images], names, gap=8)
+    return labelled_row([gray(x, scale) for x in images], names, gap=8)
 
 
 def gather(
@@ -170,7 +183,7 @@ def neighbours(
     ]
     images = [
         (
-            plots.gray(data.image(entry.checkpoint.dataset, x["index"], [entry]) / 255.0, SCALE),
+            gray(data.image(entry.checkpoint.dataset, x["index"], [entry]) / 255.0, SCALE),
             f"#{x['index']} {x['class']}",
         )
         for x in near
@@ -206,4 +219,4 @@ def walk_image(data: EmbedData, entry: ModelEntry, coefficients: list[float]) ->
     given = np.asarray([float(c) for c in coefficients[: len(comps)]], np.float32)
     coef[: len(given)] = given
     z = mean + (coef * stds) @ comps
-    return plots.gray(decode(entry.checkpoint.model, z)[0], WALK_SCALE)
+    return gray(decode(entry.checkpoint.model, z)[0], WALK_SCALE)

@@ -1,7 +1,7 @@
 """Embeddings tab: the picked model's latent space in 2-D, your drawing on the maps, latent walks.
 
 The work is in ``ui.embed_data`` (maps per model, neighbours, interpolation, walks, on top of
-``fmae.embed``, ``fmae.embed_cache`` and ``fmae.explore``) and ``ui.embed_scatter`` (a canvas
+``fmae.latent``) and ``ui.embed_scatter`` (a canvas
 scatter plot that paints 2,000 points in milliseconds). Handlers here only wire them.
 """
 
@@ -17,9 +17,8 @@ import numpy as np
 from gradio.context import get_render_context
 
 from fmae.data import DATASETS
-from fmae.embed import DEFAULT_METHODS, DEFAULT_N, LABELS, METHODS, place
 from fmae.errors import FmaeError
-from fmae.explore import encode
+from fmae.latent import DEFAULT_METHODS, DEFAULT_N, LABELS, METHODS, encode, place
 from fmae.session import ModelEntry, Session
 from ui.embed_data import (
     DIRECTIONS,

@@ -19,12 +19,12 @@ from typing import Any
 
 import gradio as gr
 
-from fmae.assets import ModelAssets, compute_assets, dataset_pca, load_assets
-from fmae.checkpoint import Checkpoint, load_checkpoint
 from fmae.data import load_dataset
 from fmae.errors import DataUnavailableError, FmaeError, HubError
 from fmae.hub import pull_checkpoint, push_checkpoint, resolve_token, scrub, validate_repo_id
+from fmae.models import Checkpoint, ModelAssets, load_assets, load_checkpoint
 from fmae.session import ModelEntry
+from fmae.training import compute_assets, dataset_pca
 from ui.state import AppState, user_error
 
 log = logging.getLogger(__name__)

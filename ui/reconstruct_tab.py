@@ -1,7 +1,7 @@
 """Reconstruct tab: draw or upload an image and see what the model makes of it.
 
-The work is in ``fmae.sketch`` (input -> 28x28), ``fmae.assets.analyze`` (forward pass,
-errors, percentile, PCA) and ``fmae.plots`` (numpy figures); handlers here only wire them.
+The work is in ``fmae.images`` (input -> 28x28, numpy figures) and ``fmae.models.analyze``
+(forward pass, errors, percentile, PCA); handlers here only wire them.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from fmae import plots
-from fmae.assets import Analysis, analyze
 from fmae.errors import FmaeError
+from fmae.images import explain_figure, preprocess
+from fmae.models import Analysis, analyze
 from fmae.session import ModelEntry
-from fmae.sketch import preprocess
 from ui.state import AppState, user_error
 
 SCALE = 8  # 28 px -> 224 px, nearest neighbour: every model pixel stays visible
@@ -75,7 +74,7 @@ def render(x: np.ndarray | None, entry: ModelEntry) -> tuple[Any, ...]:
     if x is None:
         return None, PROMPT, None, None
     a = analyze(entry.checkpoint.model, x, entry.assets)
-    figure = plots.explain_figure(a.input, a.recon, a.pca_recon, a.latent, scale=SCALE)
+    figure = explain_figure(a.input, a.recon, a.pca_recon, a.latent, scale=SCALE)
     return figure, summary(a, entry), numbers(a, entry), a.input
 
 

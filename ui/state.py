@@ -27,9 +27,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from fmae.assets import save_assets
-from fmae.checkpoint import save_checkpoint
 from fmae.errors import FmaeError
+from fmae.models import save_assets, save_checkpoint
 from fmae.session import ModelEntry, Session, SessionStore, ShippedModels, resolve
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,15 +19,22 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fmae import plots
-from fmae.assets import compute_assets, dataset_pca
-from fmae.checkpoint import Checkpoint
 from fmae.data import Dataset, load_dataset
 from fmae.errors import FmaeError
-from fmae.metrics import image_losses
-from fmae.models import model_config
+from fmae.images import loss_curve_rows, reconstruction_grid
+from fmae.models import Checkpoint, model_config
 from fmae.session import ModelEntry
-from fmae.train import DoneEvent, EpochEvent, StepEvent, TrainConfig, initial_model, train
+from fmae.training import (
+    DoneEvent,
+    EpochEvent,
+    StepEvent,
+    TrainConfig,
+    compute_assets,
+    dataset_pca,
+    image_losses,
+    initial_model,
+    train,
+)
 from ui.state import AppState, user_error
 
 LIMITS = {"epochs": 20, "train_size": 60_000, "batch_size": 1024, "hidden_dim": 1024, "latent_dim": 64}
@@ -88,7 +95,7 @@ class RunView:
         return "\n".join(self.lines)
 
     def curve(self) -> pd.DataFrame:
-        rows = plots.loss_curve_rows(
+        rows = loss_curve_rows(
             self.step_losses, self.test_losses, self.steps_per_epoch, initial_test=self.initial_test
         )
         return pd.DataFrame(rows, columns=["step", "loss", "series"])
@@ -101,7 +108,7 @@ class RunView:
         x = self.grid_images.unsqueeze(1).float().div(255.0)  # (10, 1, 28, 28)
         recon = model(x.to(next(model.parameters()).device)).cpu().reshape(-1, 28, 28).numpy()
         model.train(was_training)
-        return plots.reconstruction_grid(x.reshape(-1, 28, 28).numpy(), recon)
+        return reconstruction_grid(x.reshape(-1, 28, 28).numpy(), recon)
 
 
 def finish(view: RunView, cfg: TrainConfig, done: DoneEvent, train_size: int, test: Dataset) -> ModelEntry:

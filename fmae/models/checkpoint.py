@@ -24,7 +24,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from fmae.errors import CheckpointError
-from fmae.models import MODELS, AutoEncoder, model_config, validate_config
+from fmae.models.autoencoders import AutoEncoder
+from fmae.models.card import render_card
+from fmae.models.registry import MODELS, model_config, validate_config
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -128,7 +130,6 @@ def load_checkpoint(folder: str | os.PathLike) -> Checkpoint:
 
 def write_checkpoint_files(model: AutoEncoder, folder: Path, info: dict[str, Any]) -> None:
     """Write the checkpoint files into an existing ``folder`` (not atomic; see save_checkpoint)."""
-    from fmae.card import render_card  # card imports plotting helpers lazily
 
     config = model_config(model)
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")

@@ -7,118 +7,17 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from fmae import fastmlp
-from fmae.data import Dataset, check_name, to_float
-from fmae.metrics import image_losses
-from fmae.models import AutoEncoder, build_model, validate_config
-
-#: hard limits so one run cannot hold the machine or its memory (the app may lower them)
-MAX_EPOCHS = 100
-MAX_BATCH = 4096
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run. Defaults are the tutorial's run."""
-
-    dataset: str = "fashion"
-    model: str = "mlp"  # a key of fmae.models.MODELS
-    epochs: int = 5
-    batch_size: int = 64
-    lr: float = 1e-3
-    latent_dim: int = 10
-    hidden_dim: int = 128
-    channels: int = 32  # conv only
-    seed: int = 0
-    schedule: str = "constant"  # or "cosine": learning rate decays to 0 over the run
-    train_limit: int | None = None  # use only the first N training images (quick runs)
-    log_every: int = 100  # a StepEvent every this many steps
-    device: str = "auto"
-
-    def validate(self) -> TrainConfig:
-        """Raise ValueError on out-of-range settings; return self."""
-        check_name(self.dataset)
-        if not 1 <= self.epochs <= MAX_EPOCHS:
-            raise ValueError(f"epochs must be in [1, {MAX_EPOCHS}]")
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            raise ValueError(f"batch_size must be in [1, {MAX_BATCH}]")
-        if not 0 < self.lr <= 1:
-            raise ValueError("lr must be in (0, 1]")
-        if self.train_limit is not None and self.train_limit < 1:
-            raise ValueError("train_limit must be positive")
-        if self.schedule not in ("constant", "cosine"):
-            raise ValueError("schedule must be 'constant' or 'cosine'")
-        if self.log_every < 1:
-            raise ValueError("log_every must be positive")
-        validate_config({"model_type": self.model, **self.model_kwargs()})  # bounds, before allocating
-        return self
-
-    def model_kwargs(self) -> dict[str, int]:
-        """The model's ``__init__`` kwargs implied by this config."""
-        if self.model == "mlp":
-            return {"hidden_dim": self.hidden_dim, "latent_dim": self.latent_dim}
-        return {"latent_dim": self.latent_dim, "hidden_dim": self.hidden_dim, "channels": self.channels}
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass
-class StepEvent:
-    """Every ``log_every`` steps. ``loss`` is this step's train BCE."""
-
-    epoch: int  # 1-based
-    epochs: int
-    step: int  # 1-based within the epoch
-    steps: int
-    loss: float
-    elapsed: float  # seconds since training started
-    samples_per_s: float
-
-    def log_line(self) -> str:
-        """The tutorial's log line."""
-        return (
-            f"Epoch [{self.epoch}/{self.epochs}], Step [{self.step}/{self.steps}], "
-            f"Loss: {self.loss:.4f}, Time: {self.elapsed:.2f} secs"
-        )
-
-
-@dataclass
-class EpochEvent:
-    """At each epoch end, with test-set BCE and MSE. ``model`` is the live model."""
-
-    epoch: int
-    epochs: int
-    train_loss: float  # mean train BCE over the epoch
-    test_bce: float
-    test_mse: float
-    elapsed: float
-    model: AutoEncoder = field(repr=False)
-
-    def log_line(self) -> str:
-        return (
-            f"Epoch [{self.epoch}/{self.epochs}] done: train BCE {self.train_loss:.4f}, "
-            f"test BCE {self.test_bce:.4f}, test MSE {self.test_mse:.4f}, Time: {self.elapsed:.2f} secs"
-        )
-
-
-@dataclass
-class DoneEvent:
-    """Last event of a run. ``stopped`` is True when ``should_stop`` ended it early."""
-
-    model: AutoEncoder = field(repr=False)
-    history: dict[str, list[float]] = field(repr=False)
-    stopped: bool
-    elapsed: float
-
-
-TrainEvent = StepEvent | EpochEvent | DoneEvent
+from fmae.data import Dataset, to_float
+from fmae.models import AutoEncoder, build_model
+from fmae.training import fastmlp
+from fmae.training.config import TrainConfig
+from fmae.training.events import DoneEvent, EpochEvent, StepEvent, TrainEvent
+from fmae.training.metrics import image_losses
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -167,7 +66,7 @@ def train(
 
     ``should_stop`` is polled between steps; when it returns True the run ends after the
     current step with ``DoneEvent(stopped=True)``. The MLP on the CPU trains through
-    ``fmae.fastmlp`` (same maths, no autograd); other models through autograd. The model's
+    ``fmae.training.fastmlp`` (same maths, no autograd); other models through autograd. The model's
     parameters are current at every EpochEvent and DoneEvent, not in between.
     """
     config.validate()
@@ -247,7 +146,7 @@ class _AutogradStep:
 
 
 class _MLPFastStep:
-    """The same step for the MLP on the CPU, without autograd (see ``fmae.fastmlp``)."""
+    """The same step for the MLP on the CPU, without autograd (see ``fmae.training.fastmlp``)."""
 
     def __init__(
         self, config: TrainConfig, model: AutoEncoder, images: torch.Tensor, bs: int, total_steps: int

@@ -2,7 +2,7 @@
 
 Only the checkpoint files travel (``SAFE_FILES``): config.json, model.safetensors, metrics.json,
 README.md and the card images. A pull never downloads a pickle (``.bin``, ``.pt``, ...) and
-validates what it got with ``fmae.checkpoint.load_checkpoint`` (config bounds before any model is
+validates what it got with ``fmae.models.load_checkpoint`` (config bounds before any model is
 built, exact weight keys and shapes). Every client error becomes a ``HubError`` whose message
 never holds the token. The endpoint is the standard ``HF_ENDPOINT`` (read when huggingface_hub
 is imported); the token comes from the argument, else ``HF_TOKEN``, else the cached login.
@@ -33,10 +33,19 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import tqdm as hf_tqdm
 from huggingface_hub.utils import validate_repo_id as _hf_validate_repo_id
 
-from fmae.assets import ASSETS_FILE, load_assets
-from fmae.card import CARD_IMAGES, render_card
-from fmae.checkpoint import CARD_FILE, CONFIG_FILE, INFO_FILE, UNSAFE_SUFFIXES, WEIGHTS_FILE, load_checkpoint
 from fmae.errors import CheckpointError, FmaeError, HubError
+from fmae.models import (
+    ASSETS_FILE,
+    CARD_FILE,
+    CARD_IMAGES,
+    CONFIG_FILE,
+    INFO_FILE,
+    UNSAFE_SUFFIXES,
+    WEIGHTS_FILE,
+    load_assets,
+    load_checkpoint,
+    render_card,
+)
 
 #: the only files pushed or pulled (assets: test-error percentiles and PCA basis, safetensors too)
 SAFE_FILES = (CONFIG_FILE, WEIGHTS_FILE, INFO_FILE, CARD_FILE, ASSETS_FILE, *CARD_IMAGES)

@@ -1,7 +1,8 @@
-"""Figures and plot data for 2-D maps of latent codes (see fmae.embed).
+"""Figures and plot data for 2-D maps of latent codes (see ``fmae.latent.projection``).
 
 Figures are built with ``matplotlib.figure.Figure`` directly (no pyplot global state), so
-concurrent UI requests never share a figure; Agg renders them.
+concurrent UI requests never share a figure; Agg renders them. matplotlib is imported inside
+``embedding_figure`` (about 1 s), so importing ``fmae.latent`` stays cheap.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
-from fmae.embed import LABELS, Projection
+from fmae.latent.projection import LABELS, Projection
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
 DRAWING_LABEL = "your drawing"
 _COLORS = [
@@ -64,9 +64,12 @@ def embedding_figure(
     """One scatter per projection side by side, coloured by class, titled with time and scores.
 
     ``drawing`` maps a method name to the (2,) position of the user's drawing on that map
-    (from ``embed.place``); it is drawn as a large black-edged star on that panel.
+    (from ``fmae.latent.place``); it is drawn as a large black-edged star on that panel.
     """
     count = max(len(projections), 1)
+    from matplotlib.figure import Figure  # deferred: matplotlib costs ~1 s to import
+    from matplotlib.lines import Line2D
+
     fig = Figure(figsize=(panel_size * count, panel_size + 0.9), layout="constrained")
     axes = fig.subplots(1, count, squeeze=False)[0]
     size = 4.0 if max((len(p) for p in projections), default=0) > 3000 else 8.0

@@ -2,7 +2,7 @@
 
 Everything returns uint8 RGB arrays (H, W, 3) drawn with numpy alone (well under a millisecond
 each), so an interactive UI can redraw them on every stroke; matplotlib would take ~50 ms per
-figure. Model-card figures with axes and titles live in ``fmae.card``.
+figure. Model-card figures with axes and titles live in ``fmae.training.card_images``.
 """
 
 from __future__ import annotations

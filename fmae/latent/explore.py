@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from fmae.embed_cache import weights_id
+from fmae.latent.cache import weights_id
 from fmae.models import AutoEncoder
 
 

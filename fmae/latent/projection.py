@@ -6,7 +6,7 @@ neighbour-graph methods place it at the distance-weighted mean of its nearest co
 Everything is NumPy arrays, so projections round-trip through ``.npz`` without pickle.
 
 scikit-learn and umap are imported inside functions: loading a cached map stays cheap.
-The cache of computed maps (memory and .npz files) lives in fmae.embed_cache.
+The cache of computed maps (memory and .npz files) lives in ``fmae.latent.cache``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """How good a 2-D map of latent codes is: trustworthiness (are the map's neighbours neighbours
 in latent space?) and kNN accuracy on the map next to kNN accuracy in latent space.
 
-scikit-learn is imported inside the functions, as in fmae.embed.
+scikit-learn is imported inside the functions, as in ``fmae.latent.projection``.
 """
 
 from __future__ import annotations

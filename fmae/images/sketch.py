@@ -1,8 +1,8 @@
 """A drawing or an upload -> the exact 28x28 input a dataset expects.
 
-Pipeline: ``fmae.upload.load_upload`` (bytes or path -> a checked PIL image) or ``from_sketchpad`` (Gradio's
-Sketchpad value) -> ``ink_from_image`` / ``ink_from_array`` (an ink map in [0, 1], ink is 1)
--> ``to_model_input`` (crop to the ink, then the dataset's own convention):
+Pipeline: ``fmae.images.upload.load_upload`` (bytes or path -> a checked PIL image) or
+``from_sketchpad`` (Gradio's Sketchpad value) -> ``ink_from_image`` / ``ink_from_array`` (an ink
+map in [0, 1], ink is 1) -> ``to_model_input`` (crop to the ink, then the dataset's own convention):
 
 - ``"mnist"``: fit the longest side into 20x20 keeping the aspect ratio (antialiased), paste into
   28x28 so the intensity centre of mass lands on pixel (14, 14) (integer shift, as in MNIST).
@@ -11,7 +11,7 @@ Sketchpad value) -> ``ink_from_image`` / ``ink_from_array`` (an ink map in [0, 1
 
 Decisions: an empty *sketchpad* (None, a blank or fully transparent composite) is a normal state,
 so ``from_sketchpad``/``preprocess`` return None for it; an *upload* with no ink is a user error and
-raises ``EmptySketchError``. ``fmae.upload`` refuses animated images (GIF, APNG, WebP) and
+raises ``EmptySketchError``. ``fmae.images.upload`` refuses animated images (GIF, APNG, WebP) and
 multi-page TIFFs rather than silently reducing them to their first frame. Nothing here imports
 gradio or torch.
 """
@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from fmae.errors import InputImageError
-from fmae.upload import check_dimensions, load_upload, normalize_mode, shrink
+from fmae.images.upload import check_dimensions, load_upload, normalize_mode, shrink
 
 CROP_THRESHOLD = 0.1  # ink below this is faint noise: it neither defines the crop nor counts as ink
 MNIST_BOX, SIDE = 20, 28

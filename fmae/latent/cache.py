@@ -19,9 +19,9 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from fmae.embed import DEFAULT_N, METHODS, Projection, project, subsample
-from fmae.embed_score import score
 from fmae.errors import CheckpointError
+from fmae.latent.projection import DEFAULT_N, METHODS, Projection, project, subsample
+from fmae.latent.scores import score
 
 CacheKey = tuple[str, str, int, int]  # (checkpoint id, method, N, seed)
 K = TypeVar("K", bound=Hashable)

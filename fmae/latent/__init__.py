@@ -1,0 +1,96 @@
+"""The latent space: 2-D maps of latent codes (PCA, Kernel PCA, t-SNE, Isomap, LLE, UMAP),
+their quality scores (trustworthiness, kNN accuracy), the cache of computed maps, moving
+through the space (encode, decode, interpolate, principal directions, nearest neighbours)
+and the figures of a map.
+
+Uses ``fmae.models``; scikit-learn and matplotlib are imported only inside the functions
+that need them.
+"""
+
+from fmae.latent.cache import (
+    CacheKey,
+    EmbeddingCache,
+    LRUCache,
+    checkpoint_id,
+    compute,
+    embedding_path,
+    load_points,
+    load_projection,
+    points_path,
+    precompute,
+    save_projection,
+    weights_id,
+)
+from fmae.latent.explore import (
+    as_batch,
+    decode,
+    encode,
+    interpolate,
+    model_fingerprint,
+    nearest,
+    principal_directions,
+    walk,
+)
+from fmae.latent.figures import (
+    DRAWING_LABEL,
+    embedding_figure,
+    projection_title,
+    scatter_frame,
+    scatter_records,
+)
+from fmae.latent.projection import (
+    DEFAULT_METHODS,
+    DEFAULT_N,
+    LABELS,
+    METHODS,
+    MIN_POINTS,
+    Method,
+    Projection,
+    place,
+    project,
+    subsample,
+    umap_available,
+)
+from fmae.latent.scores import knn_accuracy, score, trustworthiness
+
+__all__ = [
+    "DEFAULT_METHODS",
+    "DEFAULT_N",
+    "DRAWING_LABEL",
+    "LABELS",
+    "METHODS",
+    "MIN_POINTS",
+    "CacheKey",
+    "EmbeddingCache",
+    "LRUCache",
+    "Method",
+    "Projection",
+    "as_batch",
+    "checkpoint_id",
+    "compute",
+    "decode",
+    "embedding_figure",
+    "embedding_path",
+    "encode",
+    "interpolate",
+    "knn_accuracy",
+    "load_points",
+    "load_projection",
+    "model_fingerprint",
+    "nearest",
+    "place",
+    "points_path",
+    "precompute",
+    "principal_directions",
+    "project",
+    "projection_title",
+    "save_projection",
+    "scatter_frame",
+    "scatter_records",
+    "score",
+    "subsample",
+    "trustworthiness",
+    "umap_available",
+    "walk",
+    "weights_id",
+]

@@ -1,0 +1,62 @@
+"""The model registry: name -> class, the config bounds checked before any model is built, and
+the config.json content that rebuilds a model (``model_type`` plus its ``__init__`` kwargs)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from fmae.models.autoencoders import AutoEncoder, ConvAutoEncoder, MLPAutoEncoder
+
+#: model name -> class; checkpoints store the name as ``model_type`` in config.json
+MODELS: dict[str, type[AutoEncoder]] = {"mlp": MLPAutoEncoder, "conv": ConvAutoEncoder}
+
+#: allowed config values per model, checked before any model is built (min, max inclusive)
+CONFIG_BOUNDS: dict[str, dict[str, tuple[int, int]]] = {
+    "mlp": {"input_dim": (784, 784), "hidden_dim": (1, 2048), "latent_dim": (1, 256)},
+    "conv": {"latent_dim": (1, 256), "channels": (1, 128), "hidden_dim": (1, 2048)},
+}
+
+
+def model_type_of(model: nn.Module) -> str:
+    """Registry name of ``model``'s class."""
+    for name, cls in MODELS.items():
+        if type(model) is cls:
+            return name
+    raise TypeError(f"{type(model).__name__} is not a registered fmae model")
+
+
+def model_config(model: nn.Module) -> dict[str, object]:
+    """The config.json content that rebuilds ``model``: its type and ``__init__`` kwargs."""
+    name = model_type_of(model)
+    return {"model_type": name, **{k: int(getattr(model, k)) for k in CONFIG_BOUNDS[name]}}
+
+
+def validate_config(config: object) -> tuple[str, dict[str, int]]:
+    """Check a config dict against the registry and bounds; return (model_type, kwargs).
+
+    Raises ValueError with a readable reason; nothing is allocated before this passes.
+    """
+    if not isinstance(config, dict):
+        raise ValueError("config must be a JSON object")
+    name = config.get("model_type")
+    if name not in MODELS:
+        raise ValueError(f"model_type must be one of {sorted(MODELS)}, not {name!r}")
+    bounds = CONFIG_BOUNDS[name]
+    unknown = sorted(set(config) - set(bounds) - {"model_type"})
+    if unknown:
+        raise ValueError(f"unknown config keys for {name}: {unknown}")
+    kwargs: dict[str, int] = {}
+    for key, (lo, hi) in bounds.items():
+        if key not in config:
+            continue  # the class default applies
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"{key} must be an integer in [{lo}, {hi}], not {value!r}")
+        kwargs[key] = value
+    return name, kwargs
+
+
+def build_model(model_type: str, **kwargs: int) -> AutoEncoder:
+    """Build a fresh model by registry name after validating its config."""
+    name, checked = validate_config({"model_type": model_type, **kwargs})
+    return MODELS[name](**checked)

@@ -1,0 +1,60 @@
+"""``TrainConfig``: everything that defines a training run, with the bounds checked before
+anything is allocated. Defaults are the tutorial's run (MLP 784-128-128-10, batch 64, Adam 1e-3,
+5 epochs)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from fmae.data import check_name
+from fmae.models import validate_config
+
+#: hard limits so one run cannot hold the machine or its memory (the app may lower them)
+MAX_EPOCHS = 100
+MAX_BATCH = 4096
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. Defaults are the tutorial's run."""
+
+    dataset: str = "fashion"
+    model: str = "mlp"  # a key of fmae.models.MODELS
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 1e-3
+    latent_dim: int = 10
+    hidden_dim: int = 128
+    channels: int = 32  # conv only
+    seed: int = 0
+    schedule: str = "constant"  # or "cosine": learning rate decays to 0 over the run
+    train_limit: int | None = None  # use only the first N training images (quick runs)
+    log_every: int = 100  # a StepEvent every this many steps
+    device: str = "auto"
+
+    def validate(self) -> TrainConfig:
+        """Raise ValueError on out-of-range settings; return self."""
+        check_name(self.dataset)
+        if not 1 <= self.epochs <= MAX_EPOCHS:
+            raise ValueError(f"epochs must be in [1, {MAX_EPOCHS}]")
+        if not 1 <= self.batch_size <= MAX_BATCH:
+            raise ValueError(f"batch_size must be in [1, {MAX_BATCH}]")
+        if not 0 < self.lr <= 1:
+            raise ValueError("lr must be in (0, 1]")
+        if self.train_limit is not None and self.train_limit < 1:
+            raise ValueError("train_limit must be positive")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError("schedule must be 'constant' or 'cosine'")
+        if self.log_every < 1:
+            raise ValueError("log_every must be positive")
+        validate_config({"model_type": self.model, **self.model_kwargs()})  # bounds, before allocating
+        return self
+
+    def model_kwargs(self) -> dict[str, int]:
+        """The model's ``__init__`` kwargs implied by this config."""
+        if self.model == "mlp":
+            return {"hidden_dim": self.hidden_dim, "latent_dim": self.latent_dim}
+        return {"latent_dim": self.latent_dim, "hidden_dim": self.hidden_dim, "channels": self.channels}
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
