@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +24,10 @@ from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from anywhere: app.py, ui/ and fmae/ live in the repository root
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from appserver import free_port, start_server, stop_server  # noqa: E402
+
+DEFAULT_THREADS = {"FMAE_TORCH_THREADS": None}  # both servers keep torch's own thread count
 ECHO_APP = """
 import os, gradio as gr
 def echo(value):
@@ -41,31 +42,6 @@ with gr.Blocks() as demo:
 port = int(os.environ["GRADIO_SERVER_PORT"])
 demo.queue().launch(server_name="127.0.0.1", server_port=port, ssr_mode=False)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(args: list[str], port: int, timeout: float = 120.0) -> tuple[subprocess.Popen, float]:
-    """Start a server process; return it and the seconds until its first HTTP 200 on /."""
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/"
-    while time.perf_counter() - t0 < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{args} exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return proc, time.perf_counter() - t0
-        except OSError:
-            time.sleep(0.02)
-    proc.kill()
-    raise TimeoutError(f"{args} gave no HTTP 200 within {timeout} s")
 
 
 def sketch_png(path: Path) -> np.ndarray:
@@ -88,7 +64,7 @@ def model_side_ms(value: dict, model: str, n: int = 200) -> float:
 
     app = AppState()
     entry = app.shipped.get(model)
-    from fmae.sketch import preprocess
+    from fmae.images import preprocess
 
     times = []
     for _ in range(n):
@@ -116,15 +92,14 @@ def main() -> int:
     arr = sketch_png(tmp / "sketch.png")
     colds = []
     for _ in range(args.cold_starts):
-        proc, cold = start([sys.executable, "app.py"], free_port())
-        colds.append(cold)
-        proc.kill()
-        proc.wait()
+        proc = start_server(free_port(), env=DEFAULT_THREADS)
+        colds.append(proc.startup_s)
+        stop_server(proc)
     app_port, echo_port = free_port(), free_port()
-    app_proc, cold = start([sys.executable, "app.py"], app_port)
-    colds.append(cold)
+    app_proc = start_server(app_port, env=DEFAULT_THREADS)
+    colds.append(app_proc.startup_s)
     (tmp / "echo.py").write_text(ECHO_APP)
-    echo_proc, _ = start([sys.executable, str(tmp / "echo.py")], echo_port)
+    echo_proc = start_server(echo_port, env=DEFAULT_THREADS, cmd=[sys.executable, str(tmp / "echo.py")])
     try:
         # ssl_verify=False: otherwise every call loads the CA bundle (~50 ms, even for http://), the
         # same for both endpoints, which would pull the ratio towards 1 and flatter the app
@@ -150,8 +125,7 @@ def main() -> int:
             assert "Reconstruction MSE" in out[1], out
     finally:
         for p in (app_proc, echo_proc):
-            p.kill()
-            p.wait()
+            stop_server(p)
     ms = model_side_ms({"composite": arr, "background": None, "layers": []}, args.model)
     ratio = np.median(lat["app"]) / np.median(lat["echo"])
     load = os.getloadavg()[0]

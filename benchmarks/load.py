@@ -16,14 +16,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +27,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, run from anywhere
+from appserver import ROOT, free_port, start_server, stop_server
+
 TRAIN = {
     "dataset": "fashion", "model_type": "mlp", "epochs": 20, "batch_size": 64, "lr": 2e-3, "latent_dim": 8,
     "hidden_dim": 64, "seed": 0, "train_size": 20000,
@@ -39,54 +37,6 @@ TRAIN = {
 
 
 # ---------------------------------------------------------------- the server
-def free_port() -> int:
-    """A free loopback TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(
-    port: int, env: dict[str, str] | None = None, cmd: list[str] | None = None, timeout: float = 180.0
-) -> subprocess.Popen:
-    """``python app.py`` (or ``cmd``) on ``port`` with one torch thread and its own temporary folders
-    (removed by ``stop_server``); returns once it answers HTTP 200. Its output goes to ``proc.log``."""
-    tmp = Path(tempfile.mkdtemp(prefix="fmae-load-"))
-    (tmp / "tmp").mkdir()
-    full = {
-        **os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(tmp / "gradio"),
-        "TMPDIR": str(tmp / "tmp"), "FMAE_TORCH_THREADS": "1", **(env or {}),
-    }  # fmt: skip
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed by stop_server
-    cmd = cmd or [sys.executable, "app.py"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)
-    proc.tmp, proc.log, proc.url = tmp, log, f"http://127.0.0.1:{port}/"  # type: ignore[attr-defined]
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_server(proc)
-            raise RuntimeError(f"{cmd} did not start:\n{(tmp / 'server.log').read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.1)
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    """Terminate the server (kill it if it does not exit within 10 s) and remove its folders."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    proc.log.close()  # type: ignore[attr-defined]
-    shutil.rmtree(proc.tmp, ignore_errors=True)  # type: ignore[attr-defined]
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used so far by ``pid`` (its threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/: the load benchmark's helpers
-from load import ROOT, connect, free_port, make_drawings, pad, start_server, stop_server
+from appserver import ROOT, free_port, start_server, stop_server
+from load import connect, make_drawings, pad
 
 STATS_EVERY_S = 0.5
 

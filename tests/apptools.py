@@ -1,5 +1,5 @@
 """Helpers shared by the tests that run the app, in this process or as ``python app.py``
-(the latter started the way ``benchmarks/load.py`` starts it)."""
+(the latter started by ``benchmarks/appserver.py``, as the benchmarks start it)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from ui.state import AppState
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from load import free_port, start_server, stop_server
+from appserver import free_port, start_server, stop_server
 
 __all__ = ["free_port", "serve_in_process", "start_server", "stop_server"]
 

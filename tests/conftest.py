@@ -43,7 +43,7 @@ def hub_server() -> HubServer:
 @pytest.fixture(scope="session")
 def app_server():
     """``python app.py`` on a free loopback port (shipped checkpoints from FMAE_CHECKPOINTS or
-    ./checkpoints), started the way benchmarks/load.py starts it; yields its base URL."""
+    ./checkpoints), started by benchmarks/appserver.py as the benchmarks start it; yields its base URL."""
     from apptools import free_port, start_server, stop_server
 
     proc = start_server(free_port(), timeout=120)
