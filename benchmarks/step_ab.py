@@ -32,6 +32,11 @@ from fmae.data import load_dataset  # noqa: E402
 from fmae.models import MLPAutoEncoder  # noqa: E402
 from fmae.training import fastmlp, metrics  # noqa: E402
 
+# Files of revisions before the subpackages (8b6ed2a) import their siblings as fmae.fastmlp and
+# fmae.metrics: point those names at today's modules so --against an old revision still loads.
+sys.modules.setdefault("fmae.fastmlp", fastmlp)
+sys.modules.setdefault("fmae.metrics", metrics)
+
 BLOCK = 50  # steps per turn
 
 

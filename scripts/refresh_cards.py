@@ -8,6 +8,7 @@ Weights and metrics are left as they are; only README.md, the card images and th
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -29,5 +30,7 @@ def refresh(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    for arg in sys.argv[1:]:
-        refresh(Path(arg))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="checkpoint folders to refresh")
+    for folder in parser.parse_args().folders:
+        refresh(folder)

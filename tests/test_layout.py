@@ -1,4 +1,4 @@
-"""The package layout and its dependency directions (../shared/DESIGN.md), checked by walking the
+"""The package layout and its dependency directions (README "Layout"), checked by walking the
 imports of every file with ``ast`` (function-level imports included), not by importing them.
 
 A *unit* is a subpackage of ``fmae`` (``fmae.models``, ``fmae.latent``, ...) or one of its
@@ -7,9 +7,11 @@ top-level modules (``fmae.data``, ``fmae.errors``, ...). Rules:
 - nothing in ``fmae`` imports gradio, gradio_client, ``ui`` or ``app``;
 - each unit imports only the units ``ALLOWED`` lists for it (``data`` and ``models`` are leaves),
   and the unit graph has no cycles;
-- outside a subpackage (other units, ``ui/``, ``app.py``) its names come from the subpackage
-  itself (``from fmae.latent import project``), never from its files, and only public names
-  listed in its ``__all__``.
+- outside a subpackage (other units, ``ui/``, ``app.py``, ``scripts/``, ``benchmarks/``) its names
+  come from the subpackage itself (``from fmae.latent import project``), never from its files,
+  and only public names listed in its ``__all__``; ``REACH_IN`` lists the benchmarks that measure
+  internal modules on purpose;
+- an import of ``fmae.X`` where X is no unit (a module that moved or never was) is an error.
 
 ``test_checker_catches_bad_imports`` runs the same checker on a small bad tree, so a rule that
 silently stopped working would fail there.
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +31,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN_IN_LIBRARY = ("gradio", "gradio_client", "ui", "app")
 ANY = "*"
-#: unit -> the units it may import (besides itself); see ../shared/DESIGN.md "Directions"
+#: unit -> the units it may import (besides itself); the directions of the README's "Layout"
 ALLOWED: dict[str, set[str] | str] = {
     "errors": set(),
     "data": {"errors"},
@@ -40,6 +44,8 @@ ALLOWED: dict[str, set[str] | str] = {
     "__init__": {"errors"},
     "__main__": ANY,
 }
+#: callers allowed to import a subpackage's files: they time or swap internal modules on purpose
+REACH_IN = ("benchmarks/step_ab.py", "benchmarks/train_speed.py")
 MAX_TOP_LEVEL_MODULES = 8
 MAX_MODULE_LINES = 300
 
@@ -118,16 +124,24 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def check_layout(package_dir: Path, callers: list[Path], allowed: dict[str, set[str] | str]) -> list[str]:
-    """Every rule broken by the package at ``package_dir`` and by ``callers`` (files outside it)."""
+def check_layout(
+    package_dir: Path,
+    callers: list[Path],
+    allowed: dict[str, set[str] | str],
+    reach_in: tuple[str, ...] = (),
+) -> list[str]:
+    """Every rule broken by the package at ``package_dir`` and by ``callers`` (files outside it;
+    those whose path relative to the package's parent is in ``reach_in`` may import files)."""
     package = package_dir.name
     subpackages = {p.name for p in package_dir.iterdir() if (p / "__init__.py").is_file()}
     units = subpackages | {p.stem for p in package_dir.glob("*.py")}
     problems: list[str] = []
     graph: dict[str, set[str]] = {u: set() for u in units}
     library = sorted(package_dir.rglob("*.py"))
+    top_public = public_names(package_dir.parent, package)
     for file in [*library, *callers]:
         inside = file.is_relative_to(package_dir)
+        may_reach_in = file.relative_to(package_dir.parent).as_posix() in reach_in
         me = unit_of(".".join(file.relative_to(package_dir.parent).with_suffix("").parts), package, units)
         me = me if inside else None
         for imp in imports_of(file, package_dir):
@@ -136,14 +150,22 @@ def check_layout(package_dir: Path, callers: list[Path], allowed: dict[str, set[
                 problems.append(f"{where}: the library imports {imp.module}")
             for module in targets(imp, package, units):
                 unit = unit_of(module, package, units)
-                if unit is None or unit == me:
+                if unit is None:
+                    continue
+                if unit == "__init__" and module != package:
+                    problems.append(f"{where}: {module} does not exist (moved?)")
+                    continue
+                if module == package and imp.names:
+                    hidden = [n for n in imp.names if n not in units and n not in top_public]
+                    problems += [f"{where}: {package}.{n} does not exist (moved?)" for n in hidden]
+                if unit == me:
                     continue
                 if me is not None:
                     graph[me].add(unit)
                     ok = allowed.get(me, set())
                     if ok != ANY and unit not in ok:
                         problems.append(f"{where}: {me} may not import {unit} ({module})")
-                if unit in subpackages:
+                if unit in subpackages and not may_reach_in:
                     if module.count(".") > 1:
                         problems.append(f"{where}: imports the file {module}; import from {package}.{unit}")
                     elif module == f"{package}.{unit}":
@@ -158,7 +180,22 @@ def check_layout(package_dir: Path, callers: list[Path], allowed: dict[str, set[
 
 def test_fmae_layout_follows_the_dependency_rules():
     callers = [ROOT / "app.py", *sorted((ROOT / "ui").rglob("*.py"))]
-    assert check_layout(ROOT / "fmae", callers, ALLOWED) == []
+    callers += [*sorted((ROOT / "scripts").glob("*.py")), *sorted((ROOT / "benchmarks").glob("*.py"))]
+    problems = check_layout(ROOT / "fmae", callers, ALLOWED, REACH_IN)
+    assert not problems, "\n".join(problems)
+
+
+def test_importing_the_library_stays_light():
+    """Every subpackage imports without gradio, matplotlib, scikit-learn or pandas (they load inside
+    the functions that need them), so the CLI and a cold app start pay only for torch."""
+    code = (
+        "import sys, fmae, fmae.data, fmae.session, fmae.models, fmae.training, fmae.latent, "
+        "fmae.images, fmae.hub\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'gradio', 'gradio_client', 'matplotlib', 'sklearn', 'pandas', 'ui'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
 
 
 def test_every_unit_has_a_rule():
@@ -217,9 +254,14 @@ def test_checker_catches_bad_imports(tmp_path):
         },
     )
     caller = tmp_path / "ui.py"
-    caller.write_text("from lib.latent.maps import project\nfrom lib.latent import project as p\n")
+    caller.write_text(
+        "from lib.latent.maps import project\nfrom lib.latent import project as p\n"
+        "def f():\n    from lib.old_maps import project\n    from lib import old_maps\n"
+    )
+    bench = tmp_path / "bench.py"
+    bench.write_text("from lib.latent.maps import project\n")
     allowed = {"errors": set(), "models": {"errors"}, "latent": {"errors", "models"}, "__init__": set()}
-    problems = check_layout(pkg, [caller], allowed)
+    problems = check_layout(pkg, [caller, bench], allowed, reach_in=("bench.py",))
     text = "\n".join(problems)
     assert "lib/models/core.py:2: the library imports gradio" in text
     assert "lib/latent/maps.py:1: imports the file lib.models.core" in text
@@ -227,7 +269,9 @@ def test_checker_catches_bad_imports(tmp_path):
     assert "lib/models/back.py:1: models may not import latent" in text
     assert "ui.py:1: imports the file lib.latent.maps" in text
     assert "import cycle between units: latent -> models -> latent" in text
-    assert len(problems) == 6, problems  # the allowed imports (Net as N2, project as p) pass
+    assert "ui.py:4: lib.old_maps does not exist (moved?)" in text
+    assert "ui.py:5: lib.old_maps does not exist (moved?)" in text
+    assert len(problems) == 8, problems  # the allowed imports (Net as N2, project as p, bench.py) pass
 
 
 def test_find_cycle():
