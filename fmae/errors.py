@@ -19,3 +19,7 @@ class InputImageError(FmaeError):
 
 class HubError(FmaeError):
     """Pushing to or pulling from the Hugging Face Hub failed (message never holds the token)."""
+
+
+class NonFiniteError(FmaeError):
+    """A number fmae would use or show is NaN or infinite: a model's output, a loss, reference data."""

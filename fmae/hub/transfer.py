@@ -1,11 +1,14 @@
 """Push checkpoint folders to the Hugging Face Hub and pull them back, safely.
 
 Only the checkpoint files travel (``SAFE_FILES``): config.json, model.safetensors, metrics.json,
-README.md and the card images. A pull never downloads a pickle (``.bin``, ``.pt``, ...) and
-validates what it got with ``fmae.models.load_checkpoint`` (config bounds before any model is
-built, exact weight keys and shapes). Every client error becomes a ``HubError`` whose message
-never holds the token. The endpoint is the standard ``HF_ENDPOINT`` (read when huggingface_hub
-is imported); the token comes from the argument, else ``HF_TOKEN``, else the cached login.
+README.md, assets.safetensors and the card images. A pull never downloads a pickle (``.bin``,
+``.pt``, ...) and validates what it got with ``fmae.models.load_checkpoint`` (config bounds before
+any model is built, exact weight keys, shapes and dtypes, finite numbers). The files and checks
+are ``fmae.models``' (``upload_checkpoint``/``download_checkpoint``), the same the models' own
+``push_to_hub``/``from_pretrained`` use; this module adds repo id and token checks, progress lines,
+and turns every client error into a ``HubError`` whose message never holds the token. The endpoint
+is the standard ``HF_ENDPOINT`` (read when huggingface_hub is imported); the token comes from the
+argument, else ``HF_TOKEN``, else the cached login.
 """
 
 from __future__ import annotations
@@ -13,13 +16,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2  # huggingface_hub 2.x's HTTP client; its transport errors mean "no network"
-from huggingface_hub import HfApi, constants, get_token, snapshot_download
+from huggingface_hub import HfApi, constants, get_token
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
@@ -30,25 +32,13 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.utils import tqdm as hf_tqdm
 from huggingface_hub.utils import validate_repo_id as _hf_validate_repo_id
 
-from fmae.errors import CheckpointError, FmaeError, HubError
-from fmae.models import (
-    ASSETS_FILE,
-    CARD_FILE,
-    CARD_IMAGES,
-    CONFIG_FILE,
-    INFO_FILE,
-    UNSAFE_SUFFIXES,
-    WEIGHTS_FILE,
-    load_assets,
-    load_checkpoint,
-    render_card,
-)
+from fmae.errors import FmaeError, HubError
+from fmae.models import HUB_FILES, download_checkpoint, upload_checkpoint
 
 #: the only files pushed or pulled (assets: test-error percentiles and PCA basis, safetensors too)
-SAFE_FILES = (CONFIG_FILE, WEIGHTS_FILE, INFO_FILE, CARD_FILE, ASSETS_FILE, *CARD_IMAGES)
+SAFE_FILES = HUB_FILES
 _TOKEN_LIKE = re.compile(r"\bhf_[A-Za-z0-9]{16,}\b")
 
 
@@ -59,14 +49,6 @@ class PushResult:
     repo_id: str
     commit_oid: str
     commit_url: str
-
-
-class _QuietTqdm(hf_tqdm):
-    """Progress bars off: library code never prints."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs["disable"] = True
-        super().__init__(*args, **kwargs)
 
 
 def validate_repo_id(repo_id: object, *, require_namespace: bool = False) -> str:
@@ -145,26 +127,6 @@ def _hub_error(
     return HubError(scrub(msg, token))
 
 
-def _is_unreachable(exc: BaseException) -> bool:
-    """True for errors that mean "no network / offline", where a pull may fall back to the cache."""
-    if isinstance(exc, OfflineModeIsEnabled):
-        return True
-    if isinstance(exc, HfHubHTTPError) and exc.response is not None:
-        return exc.response.status_code >= 500  # the Hub is down: try the cache
-    return isinstance(exc, (httpx2.TransportError, ConnectionError, TimeoutError))
-
-
-def _stage(folder: Path, staging: Path, repo_id: str) -> list[str]:
-    """Copy the checkpoint files into ``staging`` with a card rendered for ``repo_id``; return the names."""
-    ckpt = load_checkpoint(folder)  # refuse to publish a checkpoint that would not load
-    names = [n for n in SAFE_FILES if n != CARD_FILE and (folder / n).is_file()]
-    for name in names:
-        shutil.copyfile(folder / name, staging / name)
-    images = [n for n in CARD_IMAGES if n in names]
-    (staging / CARD_FILE).write_text(render_card(ckpt.config, ckpt.info, images, repo_id), encoding="utf-8")
-    return [*names, CARD_FILE]
-
-
 def push_checkpoint(
     folder: str | os.PathLike,
     repo_id: str,
@@ -190,44 +152,18 @@ def push_checkpoint(
             "pushing needs a Hugging Face token with write access: pass one, set HF_TOKEN, "
             "or run `hf auth login`"
         )
-    with tempfile.TemporaryDirectory(prefix="fmae-push-") as tmp:
-        say(f"checking {folder}")
-        names = _stage(folder, Path(tmp), repo_id)
+    error: HubError | None = None
+    try:
         api = HfApi(endpoint=endpoint, token=token)
-        error: HubError | None = None
-        try:
-            say(f"creating {repo_id} if needed")
-            api.create_repo(repo_id, private=private, exist_ok=True)
-            say(f"uploading {len(names)} files: {', '.join(names)}")
-            info = api.upload_folder(
-                repo_id=repo_id,
-                folder_path=tmp,
-                allow_patterns=names,
-                delete_patterns=list(CARD_IMAGES),  # images the new checkpoint no longer has
-                commit_message=message or f"Upload fmae checkpoint {folder.name}",
-            )
-        except FmaeError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every client failure must lose the token
-            error = _hub_error(exc, repo_id, None, token, endpoint)
-        if error is not None:
-            raise error  # outside the except block: no __context__ holding the raw, token-bearing error
+        info = upload_checkpoint(folder, repo_id, api=api, private=private, message=message, progress=say)
+    except FmaeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every client failure must lose the token
+        error = _hub_error(exc, repo_id, None, token, endpoint)
+    if error is not None:
+        raise error  # outside the except block: no __context__ holding the raw, token-bearing error
     say(f"pushed commit {info.oid[:8]}: {info.commit_url}")
     return PushResult(repo_id=repo_id, commit_oid=info.oid, commit_url=info.commit_url)
-
-
-def _refuse_unsafe(repo_id: str, revision: str | None, files: list[str]) -> None:
-    if WEIGHTS_FILE in files and CONFIG_FILE in files:
-        return
-    rev = revision or "main"
-    pickles = sorted(f for f in files if f.endswith(UNSAFE_SUFFIXES))
-    if WEIGHTS_FILE not in files and pickles:
-        raise CheckpointError(
-            f"{repo_id}@{rev} holds only pickle weights ({', '.join(pickles)}): refused. fmae loads "
-            f"{WEIGHTS_FILE} only and never downloads or unpickles pickle files"
-        )
-    missing = [f for f in (CONFIG_FILE, WEIGHTS_FILE) if f not in files]
-    raise CheckpointError(f"{repo_id}@{rev} is not an fmae checkpoint: it has no {' or '.join(missing)}")
 
 
 def _copy_out(src: Path, out: Path) -> Path:
@@ -260,35 +196,15 @@ def pull_checkpoint(
     """
     validate_repo_id(repo_id)
     token = resolve_token(token)
-    api = HfApi(endpoint=endpoint, token=token)
     error: HubError | None = None
-    folder = ""
+    folder: Path | None = None
     try:
-        try:
-            # Look before downloading: a pickle-only repo is refused without fetching anything.
-            info = api.repo_info(repo_id, revision=revision)
-            _refuse_unsafe(repo_id, revision, [s.rfilename for s in info.siblings or []])
-        except Exception as exc:  # offline or no network: the cached snapshot is checked below
-            if not _is_unreachable(exc):
-                raise
-        folder = snapshot_download(
-            repo_id,
-            revision=revision,
-            allow_patterns=list(SAFE_FILES),
-            token=token,
-            endpoint=endpoint,
-            tqdm_class=_QuietTqdm,
-        )
+        folder = download_checkpoint(repo_id, revision=revision, token=token, endpoint=endpoint).path
     except FmaeError:
         raise
     except Exception as exc:  # noqa: BLE001 - every client failure must lose the token
         error = _hub_error(exc, repo_id, revision or "main", token, endpoint)
     if error is not None:
         raise error  # outside the except block: no __context__ holding the raw, token-bearing error
-    path = Path(folder)
-    try:
-        load_checkpoint(path)
-        load_assets(path)  # None when absent; malformed assets are refused like malformed weights
-    except CheckpointError as exc:
-        raise CheckpointError(f"{repo_id}@{revision or 'main'} was refused: {exc}") from None
-    return _copy_out(path, Path(out)) if out is not None else path
+    assert folder is not None  # load_checkpoint always records where it loaded from
+    return _copy_out(folder, Path(out)) if out is not None else folder

@@ -1,7 +1,9 @@
 """Autoencoders and their checkpoints: the models (each takes images (B, 1, 28, 28) in [0, 1]
 and knows nothing about data), the registry with the config bounds checked before any model is
-built, checkpoint folders (strict safetensors loading, atomic saving), their model cards and the
-reference assets stored beside the weights.
+built, checkpoint folders (strict safetensors loading, atomic saving), their model cards, the
+reference assets stored beside the weights, the files a checkpoint travels with on the Hub (the
+one way up and down, used by ``fmae.hub`` and the models' own ``push_to_hub``/``from_pretrained``),
+and the checks that keep non-finite numbers and collapsed encoders from being trusted.
 
 A leaf of the library: it imports only ``fmae.errors``.
 """
@@ -16,10 +18,14 @@ from fmae.models.checkpoint import (
     UNSAFE_SUFFIXES,
     WEIGHTS_FILE,
     Checkpoint,
+    check_weights,
     load_checkpoint,
     read_config,
     save_checkpoint,
 )
+from fmae.models.hubfiles import HUB_FILES, download_checkpoint, upload_checkpoint, verify_checkpoint
+from fmae.models.hubmixin import CheckpointHubMixin
+from fmae.models.integrity import COLLAPSED_SPREAD, check_finite, code_spread, is_collapsed, model_is_finite
 from fmae.models.registry import (
     CONFIG_BOUNDS,
     MODELS,
@@ -33,8 +39,10 @@ __all__ = [
     "ASSETS_FILE",
     "CARD_FILE",
     "CARD_IMAGES",
+    "COLLAPSED_SPREAD",
     "CONFIG_BOUNDS",
     "CONFIG_FILE",
+    "HUB_FILES",
     "INFO_FILE",
     "MODELS",
     "UNSAFE_SUFFIXES",
@@ -42,18 +50,27 @@ __all__ = [
     "Analysis",
     "AutoEncoder",
     "Checkpoint",
+    "CheckpointHubMixin",
     "ConvAutoEncoder",
     "MLPAutoEncoder",
     "ModelAssets",
     "analyze",
     "build_model",
+    "check_finite",
+    "check_weights",
+    "code_spread",
+    "download_checkpoint",
+    "is_collapsed",
     "load_assets",
     "load_checkpoint",
     "model_config",
+    "model_is_finite",
     "model_type_of",
     "read_config",
     "render_card",
     "save_assets",
     "save_checkpoint",
+    "upload_checkpoint",
     "validate_config",
+    "verify_checkpoint",
 ]

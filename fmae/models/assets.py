@@ -5,13 +5,16 @@ percentile) and a PCA basis with as many components as the model's latent size (
 baseline). Shipped checkpoints store them in ``assets.safetensors`` beside the weights
 (``scripts/precompute_assets.py``), so the app needs no dataset at run time; session models get
 them computed when their training ends (``fmae.training.compute_assets``: that needs data, this
-module does not). Never pickled: safetensors with shape checks on load.
+module does not). Never pickled: safetensors with shape checks on load; every number finite
+(a percentile computed from NaN means nothing), test errors non-negative.
 
-``analyze`` runs one (28, 28) input through a model and returns everything the UI shows.
+``analyze`` runs one (28, 28) input through a model and returns everything the UI shows; every
+number in it is finite, or it raises NonFiniteError.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +23,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
-from fmae.errors import CheckpointError
+from fmae.errors import CheckpointError, NonFiniteError
 from fmae.models.autoencoders import AutoEncoder
+from fmae.models.integrity import check_finite, nonfinite_count
 
 ASSETS_FILE = "assets.safetensors"
 PIXELS = 28 * 28
@@ -37,14 +41,24 @@ class ModelAssets:
     pca_components: np.ndarray  # (k, 784) float32
     dataset: str = "fashion"
 
+    def __post_init__(self) -> None:
+        """Raises NonFiniteError when any array holds NaN or infinity (however the assets were made)."""
+        arrays = {
+            "test_errors": self.test_errors,
+            "pca_mean": self.pca_mean,
+            "pca_components": self.pca_components,
+        }
+        check_finite(arrays, "reference assets", NonFiniteError)
+
     @property
     def nbytes(self) -> int:
         return int(self.test_errors.nbytes + self.pca_mean.nbytes + self.pca_components.nbytes)
 
     def percentile(self, mse: float) -> float | None:
-        """Percentage of test images reconstructed with a smaller error than ``mse``."""
+        """Percentage of test images reconstructed with a smaller error than ``mse``; None when
+        there are no test errors or ``mse`` is not a finite number."""
         n = self.test_errors.shape[0]
-        if n == 0:
+        if n == 0 or not math.isfinite(mse):
             return None
         return 100.0 * float(np.searchsorted(self.test_errors, mse, side="left")) / n
 
@@ -68,7 +82,8 @@ def save_assets(assets: ModelAssets, folder: str | Path) -> Path:
 
 
 def load_assets(folder: str | Path) -> ModelAssets | None:
-    """Read ``folder/assets.safetensors``; None if absent, CheckpointError if malformed."""
+    """Read ``folder/assets.safetensors``; None if absent, CheckpointError if malformed (wrong
+    shapes, NaN or infinity anywhere, negative test errors)."""
     path = Path(folder) / ASSETS_FILE
     if not path.is_file():
         return None
@@ -96,6 +111,9 @@ def load_assets(folder: str | Path) -> ModelAssets | None:
         raise CheckpointError(
             f"{path} does not hold test_errors (N,), pca_mean (784,), pca_components (k, 784)"
         )
+    check_finite({"test_errors": errors, "pca_mean": mean, "pca_components": comps}, str(path))
+    if float(errors.min()) < 0.0:
+        raise CheckpointError(f"{path}: test_errors holds negative values; squared errors cannot be")
     return ModelAssets(
         np.sort(errors.astype(np.float32)),
         mean.astype(np.float32),
@@ -120,12 +138,22 @@ class Analysis:
 
 @torch.inference_mode()
 def analyze(model: AutoEncoder, x: np.ndarray, assets: ModelAssets | None = None) -> Analysis:
-    """Encode and decode one image (28, 28) in [0, 1]; compare with PCA when ``assets`` allow."""
+    """Encode and decode one image (28, 28) in [0, 1]; compare with PCA when ``assets`` allow.
+
+    Raises NonFiniteError when the input, the code or the reconstruction holds NaN or infinity
+    (finite weights can still overflow float32): nothing is explained with a NaN.
+    """
     x = np.ascontiguousarray(x, dtype=np.float32).reshape(28, 28)
     model.eval()
     t = torch.from_numpy(x).reshape(1, 1, 28, 28)
     z = model.encode(t)  # (1, latent)
     recon = model.decode(z).reshape(28, 28).numpy()
+    for name, values in (("input", x), ("code", z), ("reconstruction", recon)):
+        if nonfinite_count(values):
+            raise NonFiniteError(
+                f"the model's {name} for this input holds NaN or infinity (finite weights can still "
+                "overflow float32): its numbers are not finite, so there is nothing to show"
+            )
     err = (recon - x) ** 2
     mse = float(err.mean())
     pca_recon, pca_mse, pct = None, None, None

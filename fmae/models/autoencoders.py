@@ -1,14 +1,16 @@
 """Autoencoders. Each takes images (B, 1, 28, 28) in [0, 1] and knows nothing about data.
 
-Every model is a ``PyTorchModelHubMixin``: its typed ``__init__`` keyword arguments are its
-config, so a checkpoint rebuilds it from config.json + model.safetensors alone.
+Every model is a ``PyTorchModelHubMixin`` (``CheckpointHubMixin``: its ``save_pretrained``,
+``push_to_hub`` and ``from_pretrained`` are fmae's strict checkpoint code): its typed ``__init__``
+keyword arguments are its config, so a checkpoint rebuilds it from config.json + model.safetensors.
 """
 
 from __future__ import annotations
 
 import torch
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
+
+from fmae.models.hubmixin import CheckpointHubMixin
 
 _HUB_KWARGS = {
     "library_name": "fmae",
@@ -41,7 +43,7 @@ class AutoEncoder(nn.Module):
         return self.decode(self.encode(x))
 
 
-class MLPAutoEncoder(AutoEncoder, PyTorchModelHubMixin, **_HUB_KWARGS):
+class MLPAutoEncoder(AutoEncoder, CheckpointHubMixin, **_HUB_KWARGS):
     """The tutorial's autoencoder: 784 -> hidden -> hidden -> latent and back, ReLU, sigmoid.
 
     Defaults are the tutorial class's own (hidden 256); its training run used hidden 128.
@@ -81,7 +83,7 @@ class MLPAutoEncoder(AutoEncoder, PyTorchModelHubMixin, **_HUB_KWARGS):
         return super().forward(x).reshape(x.shape)
 
 
-class ConvAutoEncoder(AutoEncoder, PyTorchModelHubMixin, **_HUB_KWARGS):
+class ConvAutoEncoder(AutoEncoder, CheckpointHubMixin, **_HUB_KWARGS):
     """Convolutional autoencoder with the same latent size as the MLP.
 
     Encoder: 28 -> 14 -> 7 with stride-2 convolutions, then a linear bottleneck.

@@ -1,8 +1,11 @@
 """Checkpoint folders on disk: config.json, model.safetensors, metrics.json, README.md.
 
 Loading is strict and safe: only safetensors are read (never pickle), config.json is checked
-against bounds before a model is allocated, and weight keys and shapes must match exactly.
-Saving is atomic: files go to a temporary sibling folder that is renamed into place.
+against bounds before a model is allocated, and weight keys, shapes and dtypes must match exactly,
+every number finite (``check_weights``). Saving runs the same checks first, so a model that would
+not load back is never written, and is atomic: files go to a temporary sibling folder that is
+renamed into place. The models' own ``save_pretrained``/``from_pretrained`` come here too
+(``fmae.models.hubmixin``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from fmae.errors import CheckpointError
 from fmae.models.autoencoders import AutoEncoder
 from fmae.models.card import render_card
+from fmae.models.integrity import check_finite
 from fmae.models.registry import MODELS, model_config, validate_config
 
 CONFIG_FILE = "config.json"
@@ -73,32 +77,49 @@ def read_config(folder: str | os.PathLike) -> tuple[str, dict[str, int]]:
         raise CheckpointError(f"{path}: {exc}") from None
 
 
-def load_weights(model: torch.nn.Module, weights: str | os.PathLike) -> None:
-    """Load safetensors ``weights`` into ``model``; keys, shapes and dtypes must match exactly."""
-    path = Path(weights)
-    if not path.is_file():
-        raise CheckpointError(f"{path.parent} has no {WEIGHTS_FILE}")
-    if path.stat().st_size > MAX_WEIGHTS_BYTES:
-        raise CheckpointError(f"{path} is larger than {MAX_WEIGHTS_BYTES} bytes")
-    try:
-        state = load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a readable safetensors file: {exc}") from None
-    expected = model.state_dict()
+def expected_state(model_type: str, kwargs: dict[str, int]) -> dict[str, torch.Tensor]:
+    """The state dict a ``model_type`` model with ``kwargs`` has: names, shapes and dtypes only
+    (built on the meta device: nothing is allocated)."""
+    with torch.device("meta"):
+        return MODELS[model_type](**kwargs).state_dict()
+
+
+def check_weights(
+    state: dict[str, torch.Tensor], model_type: str, kwargs: dict[str, int], where: str | os.PathLike
+) -> None:
+    """The checks every load and every save runs: exactly the keys of a ``model_type`` model with
+    ``kwargs``, each with its shape and dtype (float32), every number finite.
+
+    Raises CheckpointError saying what differs (``where`` starts the message).
+    """
+    expected = expected_state(model_type, kwargs)
     missing = sorted(set(expected) - set(state))
     extra = sorted(set(state) - set(expected))
     if missing or extra:
         raise CheckpointError(
-            f"{path}: weights do not match the config (missing {missing}, unexpected {extra})"
+            f"{where}: weights do not match the config (missing {missing}, unexpected {extra})"
         )
     for key, tensor in expected.items():
         got = state[key]
         if got.shape != tensor.shape or got.dtype != tensor.dtype:
             raise CheckpointError(
-                f"{path}: {key} has shape {tuple(got.shape)} {got.dtype}, "
+                f"{where}: {key} has shape {tuple(got.shape)} {got.dtype}, "
                 f"expected {tuple(tensor.shape)} {tensor.dtype}"
             )
-    model.load_state_dict(state, strict=True)
+    check_finite(state, str(where))
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of the safetensors file ``path`` (CPU), unchecked; CheckpointError if unreadable.
+    Never unpickles."""
+    if not path.is_file():
+        raise CheckpointError(f"{path.parent} has no {WEIGHTS_FILE}")
+    if path.stat().st_size > MAX_WEIGHTS_BYTES:
+        raise CheckpointError(f"{path} is larger than {MAX_WEIGHTS_BYTES} bytes")
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a readable safetensors file: {exc}") from None
 
 
 def load_checkpoint(folder: str | os.PathLike) -> Checkpoint:
@@ -114,8 +135,10 @@ def load_checkpoint(folder: str | os.PathLike) -> Checkpoint:
                 f"{WEIGHTS_FILE} only and never unpickles files"
             )
     model_type, kwargs = read_config(folder)
+    state = read_weights(folder / WEIGHTS_FILE)
+    check_weights(state, model_type, kwargs, folder / WEIGHTS_FILE)  # before any model is built
     model = MODELS[model_type](**kwargs)
-    load_weights(model, folder / WEIGHTS_FILE)
+    model.load_state_dict(state, strict=True)
     model.eval()
     info: dict[str, Any] = {}
     if (folder / INFO_FILE).is_file():
@@ -128,14 +151,34 @@ def load_checkpoint(folder: str | os.PathLike) -> Checkpoint:
     return Checkpoint(model=model, path=folder, config={"model_type": model_type, **kwargs}, info=info)
 
 
-def write_checkpoint_files(model: AutoEncoder, folder: Path, info: dict[str, Any]) -> None:
-    """Write the checkpoint files into an existing ``folder`` (not atomic; see save_checkpoint)."""
-
+def checked_state(model: AutoEncoder) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """``model``'s config.json content and weights (CPU), after the checks a load would run:
+    config bounds, exact keys, shapes, dtypes, finiteness. Raises CheckpointError."""
     config = model_config(model)
-    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    try:
+        model_type, kwargs = validate_config(config)
+    except ValueError as exc:
+        raise CheckpointError(f"cannot save this {config['model_type']} model: {exc}") from None
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    check_weights(state, model_type, kwargs, f"cannot save this {model_type} model")
+    return config, state
+
+
+def _info_json(info: dict[str, Any]) -> str:
+    """metrics.json's text; CheckpointError for NaN or infinity (not JSON) or values JSON lacks."""
+    try:
+        return json.dumps(info, indent=2, allow_nan=False) + "\n"
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"cannot save the checkpoint's info as {INFO_FILE}: {exc}") from None
+
+
+def _write_files(
+    folder: Path, config: dict[str, Any], state: dict[str, torch.Tensor], info: dict[str, Any]
+) -> None:
+    """Write the checkpoint files into an existing ``folder`` (not atomic; see save_checkpoint)."""
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     save_file(state, str(folder / WEIGHTS_FILE), metadata={"format": "pt"})
-    (folder / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    (folder / INFO_FILE).write_text(_info_json(info), encoding="utf-8")
     (folder / CARD_FILE).write_text(render_card(config, info), encoding="utf-8")
 
 
@@ -188,16 +231,23 @@ def save_checkpoint(
     mid-save leaves the previous checkpoint intact and two concurrent saves never mix files.
     ``extra_files(tmp)`` may add files (such as assets.safetensors) to the temporary folder;
     they land together with the weights or not at all.
+    Refuses (CheckpointError, nothing written) a model that would not load back: config out of
+    bounds, a dtype other than float32, NaN or infinity in any tensor; and an existing folder that
+    is not a checkpoint (non-empty, without config.json), whose files a save would otherwise replace.
     Raises CheckpointError saying why (disk full, read-only, no permission) when a write fails.
     """
     folder = Path(folder)
+    info = dict(info or {})
+    config, state = checked_state(model)  # before anything touches the disk
+    _info_json(info)
+    _refuse_foreign_folder(folder)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     except OSError as exc:
         raise CheckpointError(_save_failed(folder, exc)) from None
     try:
-        write_checkpoint_files(model, tmp, dict(info or {}))
+        _write_files(tmp, config, state, info)
         if extra_files is not None:
             extra_files(tmp)
         tmp.chmod(0o755)  # mkdtemp makes it private; a checkpoint is meant to be shared
@@ -209,6 +259,19 @@ def save_checkpoint(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # after a swap it holds the previous version
     return folder
+
+
+def _refuse_foreign_folder(folder: Path) -> None:
+    """A save replaces ``folder`` whole: refuse when it holds files but no checkpoint."""
+    try:
+        foreign = folder.is_dir() and not (folder / CONFIG_FILE).is_file() and any(folder.iterdir())
+    except OSError:
+        return  # unreadable: the save itself will say why
+    if foreign or (folder.exists() and not folder.is_dir()):
+        raise CheckpointError(
+            f"{folder} is not a checkpoint folder (it has other files and no {CONFIG_FILE}); a save "
+            "replaces the whole folder, so save into a new or empty folder instead"
+        )
 
 
 def _save_failed(folder: Path, exc: OSError) -> str:
