@@ -97,7 +97,7 @@ def test_umap_is_optional(test_set):
 def test_bad_inputs_raise_clear_errors(test_set):
     with pytest.raises(FmaeError, match="unknown projection"):
         projection.project(test_set["codes"][:100], "pcaa")
-    with pytest.raises(FmaeError, match="N >= 30"):
+    with pytest.raises(FmaeError, match="at least 30 codes"):
         projection.project(test_set["codes"][:10], "pca")
     with pytest.raises(FmaeError, match="between 1 and 10000"):
         projection.subsample(test_set["labels"], 0)

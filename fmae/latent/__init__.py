@@ -1,7 +1,7 @@
 """The latent space: 2-D maps of latent codes (PCA, Kernel PCA, t-SNE, Isomap, LLE, UMAP),
-their quality scores (trustworthiness, kNN accuracy), the cache of computed maps, moving
-through the space (encode, decode, interpolate, principal directions, nearest neighbours)
-and the figures of a map.
+the checks codes must pass first, a worker process for the native fits, their quality scores
+(trustworthiness, kNN accuracy), the cache of computed maps, moving through the space (encode,
+decode, interpolate, principal directions, nearest neighbours) and the figures of a map.
 
 Uses ``fmae.models``; scikit-learn and matplotlib are imported only inside the functions
 that need them.
@@ -20,6 +20,13 @@ from fmae.latent.cache import (
     precompute,
     save_projection,
     weights_id,
+)
+from fmae.latent.checks import (
+    MIN_DISTINCT,
+    CodeSummary,
+    ProjectionError,
+    UnusableCodesError,
+    check_codes,
 )
 from fmae.latent.explore import (
     as_batch,
@@ -46,12 +53,14 @@ from fmae.latent.projection import (
     MIN_POINTS,
     Method,
     Projection,
+    map_and_score,
     place,
     project,
     subsample,
     umap_available,
 )
 from fmae.latent.scores import knn_accuracy, score, trustworthiness
+from fmae.latent.worker import TIME_LIMIT_S, ProjectionWorker, worker_pids
 
 __all__ = [
     "DEFAULT_METHODS",
@@ -59,13 +68,20 @@ __all__ = [
     "DRAWING_LABEL",
     "LABELS",
     "METHODS",
+    "MIN_DISTINCT",
     "MIN_POINTS",
+    "TIME_LIMIT_S",
     "CacheKey",
+    "CodeSummary",
     "EmbeddingCache",
     "LRUCache",
     "Method",
     "Projection",
+    "ProjectionError",
+    "ProjectionWorker",
+    "UnusableCodesError",
     "as_batch",
+    "check_codes",
     "checkpoint_id",
     "compute",
     "decode",
@@ -76,6 +92,7 @@ __all__ = [
     "knn_accuracy",
     "load_points",
     "load_projection",
+    "map_and_score",
     "model_fingerprint",
     "nearest",
     "place",
@@ -93,4 +110,5 @@ __all__ = [
     "umap_available",
     "walk",
     "weights_id",
+    "worker_pids",
 ]

@@ -15,13 +15,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
 
 from fmae.errors import CheckpointError
-from fmae.latent.projection import DEFAULT_N, METHODS, Projection, project, subsample
-from fmae.latent.scores import score
+from fmae.latent.projection import DEFAULT_N, METHODS, Projection, map_and_score, subsample
+
+if TYPE_CHECKING:
+    from fmae.latent.worker import ProjectionWorker
 
 CacheKey = tuple[str, str, int, int]  # (checkpoint id, method, N, seed)
 K = TypeVar("K", bound=Hashable)
@@ -134,15 +136,24 @@ def load_projection(path: str | os.PathLike) -> tuple[Projection, str]:
 
 
 def compute(
-    codes: np.ndarray, labels: np.ndarray, method: str, n: int = DEFAULT_N, seed: int = 0
+    codes: np.ndarray,
+    labels: np.ndarray,
+    method: str,
+    n: int = DEFAULT_N,
+    seed: int = 0,
+    worker: ProjectionWorker | None = None,
 ) -> Projection:
-    """Map ``n`` seeded, class-balanced rows of ``codes`` with ``method`` and score the map."""
+    """Map ``n`` seeded, class-balanced rows of ``codes`` (N, latent) with ``method``; score the map.
+
+    With ``worker`` the fit runs in its process (a crash or time limit is a ProjectionError),
+    else here. Raises ProjectionError (UnusableCodesError for codes no method can map).
+    """
+    if worker is not None:
+        return worker.compute(codes, labels, method, n, seed)
     labels = np.asarray(labels, np.int64)
     indices = subsample(labels, n, seed)
-    projection = project(np.asarray(codes)[indices], method, seed)
-    projection.labels = labels[indices]
+    projection = map_and_score(np.asarray(codes)[indices], labels[indices], method, seed)
     projection.indices = indices
-    projection.scores = score(projection.codes, projection.coords, projection.labels)
     return projection
 
 
@@ -227,10 +238,11 @@ class EmbeddingCache(LRUCache[CacheKey, Projection]):
         seed: int = 0,
         folder: str | os.PathLike | None = None,
         save: bool = False,
+        worker: ProjectionWorker | None = None,
     ) -> Projection:
-        """The cached map, else compute it from ``codes``/``labels`` (and write it to ``folder`` if save).
-
-        An unreadable file in ``folder`` counts as a miss (and is overwritten when ``save``).
+        """The cached map, else compute it from ``codes``/``labels`` (in ``worker`` if given; and write
+        it to ``folder`` if save). An unreadable file in ``folder`` counts as a miss (and is
+        overwritten when ``save``). Failures are not cached: ``compute`` raises ProjectionError.
         """
         try:
             found = self.lookup(ckpt_id, method, n, seed, folder)
@@ -238,7 +250,7 @@ class EmbeddingCache(LRUCache[CacheKey, Projection]):
             found = None
         if found is not None:
             return found
-        projection = compute(codes, labels, method, n, seed)
+        projection = compute(codes, labels, method, n, seed, worker)
         self.put((ckpt_id, method, n, seed), projection)
         if save and folder is not None:
             save_projection(embedding_path(folder, method, n, seed), projection, ckpt_id)
