@@ -16,7 +16,17 @@ def _train(args: argparse.Namespace) -> int:
 
     from fmae.data import load_dataset
     from fmae.models import save_checkpoint
-    from fmae.training import DoneEvent, EpochEvent, StepEvent, TrainConfig, evaluate, train
+    from fmae.training import (
+        DoneEvent,
+        EpochEvent,
+        StepEvent,
+        TrainConfig,
+        evaluate,
+        measure_result,
+        result_info,
+        result_notes,
+        train,
+    )
 
     config = TrainConfig(
         dataset=args.dataset, model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -47,6 +57,13 @@ def _train(args: argparse.Namespace) -> int:
     if bar is not None:
         bar.close()
     assert done is not None
+    if done.diverged and not done.kept_step:  # nothing was learnt: no model to measure or save
+        for head, text in result_notes(done, None):
+            print(f"error: {head}. {text}", file=sys.stderr)
+        return 1
+    spread = measure_result(done.model, test_ds.images)["code_spread"]  # NonFiniteError: exit 2
+    for head, text in result_notes(done, spread):
+        print(f"warning: {head}. {text}", file=sys.stderr)
     metrics = evaluate(done.model, train_ds, test_ds)
     print(json.dumps(metrics, indent=2))
     if args.out:
@@ -60,13 +77,14 @@ def _train(args: argparse.Namespace) -> int:
             "metrics": metrics,
             "train_seconds": round(done.elapsed, 2),
             "history": {k: [round(v, 5) for v in vals] for k, vals in done.history.items()},
+            **result_info(done, spread),
         }
         folder = save_checkpoint(done.model, args.out, info)
         from fmae.training import write_card_images
 
         write_card_images(folder, done.model, info, test_ds.images[:2000], test_ds.labels[:2000])
         print(f"saved {folder}")
-    return 0
+    return 1 if done.diverged else 0  # the kept model is saved, but the run did not finish
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -108,7 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fmae", description="Fashion-MNIST autoencoder studio.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train an autoencoder and optionally save a checkpoint")
+    p = sub.add_parser(
+        "train",
+        help="train an autoencoder and optionally save a checkpoint (exit 1: the loss or weights "
+        "became NaN/inf; the last good model is saved)",
+    )
     p.add_argument("--dataset", choices=sorted(DATASETS), default="fashion")
     p.add_argument("--model", choices=sorted(MODELS), default="mlp")
     p.add_argument("--epochs", type=int, default=5)
@@ -147,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status. User errors print one clear line, exit 2."""
+    """Entry point; returns the exit status. User errors print one clear line, exit 2. A training run
+    whose loss or weights stop being finite exits 1 (its last good model is saved with --out)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from fmae.data import Dataset, load_dataset
-from fmae.errors import FmaeError
+from fmae.errors import FmaeError, NonFiniteError
 from fmae.images import loss_curve_rows, reconstruction_grid
 from fmae.models import Checkpoint, model_config
 from fmae.session import ModelEntry
@@ -33,6 +33,9 @@ from fmae.training import (
     dataset_pca,
     image_losses,
     initial_model,
+    measure_result,
+    result_info,
+    result_notes,
     train,
 )
 from ui.state import AppState, user_error
@@ -73,7 +76,6 @@ class RunView:
         self.steps_per_epoch = 1
         first = [int(np.flatnonzero(test.labels.numpy() == c)[0]) for c in range(N_GRID)]  # one per class
         self.grid_images = test.images[first]  # (10, 28, 28) uint8
-        self.last_epoch: EpochEvent | None = None
 
     def on_start(self, test_bce: float) -> None:
         self.initial_test = test_bce
@@ -88,7 +90,6 @@ class RunView:
 
     def on_epoch(self, ev: EpochEvent) -> None:
         self.test_losses.append(ev.test_bce)
-        self.last_epoch = ev
         self.lines.append(ev.log_line())
 
     def log(self) -> str:
@@ -111,13 +112,13 @@ class RunView:
         return reconstruction_grid(x.reshape(-1, 28, 28).numpy(), recon)
 
 
-def finish(view: RunView, cfg: TrainConfig, done: DoneEvent, train_size: int, test: Dataset) -> ModelEntry:
-    """The trained model with its info and assets (test errors for percentiles, PCA basis)."""
+def finish(cfg: TrainConfig, done: DoneEvent, train_size: int, test: Dataset) -> ModelEntry:
+    """The kept model with its info (outcome: diverged, collapsed) and assets (test errors for
+    percentiles, PCA basis), all measured on that model. NonFiniteError if its numbers are not finite."""
     model = done.model.eval()
+    result = measure_result(model, test.images)
     assets = compute_assets(model, test.images, dataset_pca(cfg.dataset), cfg.dataset)
-    metrics = {"test_mse": float(assets.test_errors.mean())}
-    if view.last_epoch is not None:
-        metrics["test_bce"] = view.last_epoch.test_bce
+    metrics = {"test_mse": float(assets.test_errors.mean()), "test_bce": result["test_bce"]}
     info = {
         "dataset": cfg.dataset,
         "train_size": train_size,
@@ -128,6 +129,7 @@ def finish(view: RunView, cfg: TrainConfig, done: DoneEvent, train_size: int, te
         "train_seconds": round(done.elapsed, 2),
         "stopped_early": done.stopped,
         "history": {k: [round(v, 5) for v in vals] for k, vals in done.history.items()},
+        **result_info(done, result["code_spread"]),
     }
     ckpt = Checkpoint(model=model, path=None, config=model_config(model), info=info)
     return ModelEntry(f"{cfg.dataset}-{cfg.model}", ckpt, assets, "trained")
@@ -185,15 +187,33 @@ def stream_training(app: AppState, request: gr.Request, cfg: TrainConfig, train_
         yield "Stopped before the first step: no model.", view.log(), SKIP(), SKIP(), SKIP()
         return
     why = "time limit reached" if time.monotonic() > deadline else "stopped" if done.stopped else "done"
-    view.lines.append(f"Training {why} after {done.elapsed:.1f} secs.")
+    kept = f"; kept the weights after step {done.kept_step}" if done.kept_step else ""
+    ended = f"stopped after {done.elapsed:.1f} secs: {done.diverged}{kept}" if done.diverged else ""
+    view.lines.append(f"Training {ended or f'{why} after {done.elapsed:.1f} secs'}.")
+    if done.diverged and done.kept_step == 0:  # nothing learnt: an untrained model is no result
+        (head, text), *_ = result_notes(done, None)
+        yield f"**{head}.** {text}", view.log(), view.curve(), SKIP(), SKIP()
+        return
     yield "Measuring test-set errors and the PCA baseline…", view.log(), view.curve(), SKIP(), SKIP()
-    entry = finish(view, cfg, done, min(train_size, len(train_ds)), test_ds)
+    try:
+        entry = finish(cfg, done, min(train_size, len(train_ds)), test_ds)
+    except NonFiniteError as exc:
+        yield f"**No model kept:** {exc}", view.log(), SKIP(), SKIP(), SKIP()
+        return
     name, picker = app.add_model(request, entry.name, entry)
-    status = (
-        f"**Training {why}.** Model **`{name}`** is now your current model (see the Reconstruct tab); "
-        f"test MSE {entry.checkpoint.metrics['test_mse']:.4f}. Save it with the button below."
-    )
-    yield status, view.log(), view.curve(), view.grid(entry.checkpoint.model), picker
+    yield outcome(why, done, entry, name), view.log(), view.curve(), view.grid(entry.checkpoint.model), picker
+
+
+def outcome(why: str, done: DoneEvent, entry: ModelEntry, name: str) -> str:
+    """The final status: what happened (done, stopped, diverged, collapsed) and the model kept."""
+    notes = result_notes(done, entry.checkpoint.info["code_spread"])
+    mse = entry.checkpoint.metrics["test_mse"]
+    kept = f"Model **`{name}`** is now your current model (see the Reconstruct tab); test MSE {mse:.4f}."
+    if not notes:
+        return f"**Training {why}.** {kept} Save it with the button below."
+    if not done.diverged:  # collapsed only
+        notes[0] = (f"Training {why}, but the model has collapsed", notes[0][1])
+    return " ".join([*(f"**{head}.** {text}" for head, text in notes), kept])
 
 
 def build(app: AppState) -> None:

@@ -25,7 +25,14 @@ from fmae.models.checkpoint import (
 )
 from fmae.models.hubfiles import HUB_FILES, download_checkpoint, upload_checkpoint, verify_checkpoint
 from fmae.models.hubmixin import CheckpointHubMixin
-from fmae.models.integrity import COLLAPSED_SPREAD, check_finite, code_spread, is_collapsed, model_is_finite
+from fmae.models.integrity import (
+    COLLAPSED_SPREAD,
+    check_finite,
+    code_spread,
+    is_collapsed,
+    model_is_finite,
+    nonfinite_count,
+)
 from fmae.models.registry import (
     CONFIG_BOUNDS,
     MODELS,
@@ -66,6 +73,7 @@ __all__ = [
     "model_config",
     "model_is_finite",
     "model_type_of",
+    "nonfinite_count",
     "read_config",
     "render_card",
     "save_assets",

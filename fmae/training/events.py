@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fmae.models import AutoEncoder
+from fmae.models import COLLAPSED_SPREAD, AutoEncoder, is_collapsed
 
 
 @dataclass
@@ -31,7 +31,9 @@ class StepEvent:
 
 @dataclass
 class EpochEvent:
-    """At each epoch end, with test-set BCE and MSE. ``model`` is the live model."""
+    """At each epoch end, with test-set BCE and MSE (finite: a run whose numbers are not ends with
+    a diverged DoneEvent instead). ``model`` is the live model. ``code_spread`` is
+    ``fmae.models.code_spread`` of the test-set codes (None with fewer than two test images)."""
 
     epoch: int
     epochs: int
@@ -40,22 +42,41 @@ class EpochEvent:
     test_mse: float
     elapsed: float
     model: AutoEncoder = field(repr=False)
+    code_spread: float | None = None
+
+    @property
+    def collapsed(self) -> bool:
+        """True when the test-set codes have (nearly) no spread: see ``fmae.models.COLLAPSED_SPREAD``."""
+        return self.code_spread is not None and is_collapsed(self.code_spread)
 
     def log_line(self) -> str:
-        return (
+        line = (
             f"Epoch [{self.epoch}/{self.epochs}] done: train BCE {self.train_loss:.4f}, "
             f"test BCE {self.test_bce:.4f}, test MSE {self.test_mse:.4f}, Time: {self.elapsed:.2f} secs"
         )
+        if self.collapsed:
+            line += f" - the codes have collapsed (spread {self.code_spread:.1e} < {COLLAPSED_SPREAD:g})"
+        return line
 
 
 @dataclass
 class DoneEvent:
-    """Last event of a run. ``stopped`` is True when ``should_stop`` ended it early."""
+    """Last event of a run. ``stopped`` is True when ``should_stop`` ended it early.
+
+    ``diverged`` is "" unless the loss or the weights stopped being finite numbers: then it says
+    what and when, the run ended there, and ``model`` holds the last good weights (finite, and
+    giving a finite loss on the next batch) instead: those after ``kept_step`` steps, at most
+    ``fmae.training.GOOD_EVERY`` steps before the failure (or the last epoch's end; 0: the
+    untrained model). ``history`` holds every finite loss seen, also those after ``kept_step``.
+    The model is in eval mode.
+    """
 
     model: AutoEncoder = field(repr=False)
     history: dict[str, list[float]] = field(repr=False)
     stopped: bool
     elapsed: float
+    diverged: str = ""
+    kept_step: int = 0  # steps the returned weights have been trained for
 
 
 TrainEvent = StepEvent | EpochEvent | DoneEvent

@@ -20,24 +20,35 @@ def _batched(model: AutoEncoder, images: torch.Tensor, fn, device: torch.device,
     return out
 
 
-def image_losses(
+def test_losses(
     model: AutoEncoder, images: torch.Tensor, device: torch.device | None = None
-) -> tuple[float, float]:
-    """Mean per-pixel BCE and MSE of ``model`` on uint8 images (N, 28, 28)."""
+) -> tuple[float, float, np.ndarray]:
+    """Mean per-pixel BCE and MSE of ``model`` on uint8 images (N, 28, 28), and their latent codes
+    (N, latent) float32, in one pass. NaN or infinity come back as they are: callers check."""
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
 
-    def both(m: AutoEncoder, x: torch.Tensor) -> tuple[float, float]:
-        logits = m.logits(x)
+    def both(m: AutoEncoder, x: torch.Tensor) -> tuple[float, float, torch.Tensor]:
+        z = m.encode(x)  # (B, latent)
+        logits = m.decode_logits(z)  # (B, 1, 28, 28)
         bce = F.binary_cross_entropy_with_logits(logits, x, reduction="sum").item()
         mse = F.mse_loss(torch.sigmoid(logits), x, reduction="sum").item()
-        return bce, mse
+        return bce, mse, z.cpu()
 
     parts = _batched(model, images, both, device)
     model.train(was_training)
     total = images.shape[0] * 28 * 28
-    return sum(p[0] for p in parts) / total, sum(p[1] for p in parts) / total
+    codes = torch.cat([p[2] for p in parts]).numpy() if parts else np.zeros((0, model.latent_dim), np.float32)
+    return sum(p[0] for p in parts) / total, sum(p[1] for p in parts) / total, codes
+
+
+def image_losses(
+    model: AutoEncoder, images: torch.Tensor, device: torch.device | None = None
+) -> tuple[float, float]:
+    """Mean per-pixel BCE and MSE of ``model`` on uint8 images (N, 28, 28)."""
+    bce, mse, _ = test_losses(model, images, device)
+    return bce, mse
 
 
 def encode_images(model: AutoEncoder, images: torch.Tensor) -> np.ndarray:
