@@ -164,3 +164,39 @@ def test_token_box_is_a_password_field(served):
         components = json.load(answer)["components"]
     box = next(c for c in components if c.get("props", {}).get("elem_id") == "hub-token")
     assert box["type"] == "textbox" and box["props"]["type"] == "password" and not box["props"].get("value")
+
+
+def test_a_model_pushed_with_its_own_push_to_hub_is_pulled_by_the_app(hub, served, client):
+    """The issue's example: the mixin's config.json had no model_type, so the Hub tab refused it."""
+    from fmae.models import ConvAutoEncoder
+
+    torch.manual_seed(0)
+    model, repo_id = ConvAutoEncoder(channels=2, hidden_dim=8, latent_dim=3), repo()
+    model.push_to_hub(repo_id, token=TOKEN)
+    status, picker = client.predict(repo_id, "", "", api_name="/hub_pull")
+    name = repo_id.split("/")[1]
+    assert picker["value"] == name and "conv autoencoder, latent size 3" in status
+    entry = served[1].store.peek(client.session_hash).get_model(name)
+    sd, ref = entry.checkpoint.model.state_dict(), model.state_dict()
+    assert all(torch.equal(sd[k], ref[k]) for k in ref)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_checkpoint_with_a_non_finite_weight_is_refused_by_the_app(hub, client, tmp_path, value):
+    """The issue's example: a NaN in the weights was accepted and the Reconstruct tab showed 'MSE nan'."""
+    from huggingface_hub import HfApi
+    from safetensors.torch import save_file
+
+    from fmae.models import MLPAutoEncoder, save_checkpoint
+
+    folder = save_checkpoint(MLPAutoEncoder(hidden_dim=8, latent_dim=3), tmp_path / "ck")
+    state = {k: v.clone() for k, v in load_checkpoint(folder).model.state_dict().items()}
+    state["decoder.4.bias"][5] = value
+    save_file(state, str(folder / "model.safetensors"))
+    repo_id = repo()
+    api = HfApi(token=TOKEN)
+    api.create_repo(repo_id)
+    api.upload_folder(repo_id=repo_id, folder_path=folder)
+    with pytest.raises(AppError, match=r"decoder\.4\.bias holds 1 non-finite value \(NaN or infinity\)"):
+        client.predict(repo_id, "", "", api_name="/hub_pull")
+    assert reconstruct(client, SHIPPED)["mse"] < 1  # the session still works, on a finite model

@@ -44,9 +44,9 @@ def result_notes(done: DoneEvent, spread: float | None) -> list[tuple[str, str]]
         notes.append(
             (
                 "The model has collapsed",
-                f"Its codes for the test images are (nearly) all the same (code spread {spread:.1e}, "
-                f"below {COLLAPSED_SPREAD:g}), so it reconstructs every input alike and its codes cannot "
-                "be mapped. A lower learning rate or more hidden units usually avoid this.",
+                f"Most test images get the same code (code spread {spread:.1e}, below "
+                f"{COLLAPSED_SPREAD:g}), so it reconstructs them alike and a map of its codes shows "
+                "little more than one point. A lower learning rate or more hidden units usually avoid this.",
             )
         )
     return notes
