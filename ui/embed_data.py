@@ -5,12 +5,15 @@ The work itself is in ``fmae.latent``: projections and their scores, the cache a
 shipped maps, encode, interpolate and principal directions. Shipped
 checkpoints carry precomputed maps for the default methods and N
 (``scripts/precompute_embeddings.py``), so the tab paints them with no dataset on disk.
+Maps that must be computed run in one warm worker process (``fmae.latent.ProjectionWorker``),
+started by the first computation: a native crash or a runaway fit ends that map, not the server.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +33,9 @@ from fmae.latent import (
     EmbeddingCache,
     LRUCache,
     Projection,
+    ProjectionError,
+    ProjectionWorker,
+    UnusableCodesError,
     decode,
     encode,
     interpolate,
@@ -43,6 +49,9 @@ from fmae.session import ModelEntry, Session
 N_MIN, N_MAX, N_STEP = 500, 10_000, 500
 DRAWING = -1  # the index standing for "your drawing" (as in fmae.latent.scatter_records)
 NEAREST, DIRECTIONS, STEPS, SCALE, WALK_SCALE = 5, 4, 8, 4, 8
+#: seconds one map may take in the worker (FMAE_PROJECTION_TIME_LIMIT_S overrides): Isomap and t-SNE
+#: of 10,000 codes take 35-45 s on a quiet 2-core machine; beyond the limit the map is refused
+TIME_LIMIT_S = 300.0
 
 
 class EmbedData:
@@ -51,7 +60,9 @@ class EmbedData:
     Keys start with the model's content id (a hash of its weights), so sessions share safely.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, time_limit_s: float | None = None) -> None:
+        limit = time_limit_s or float(os.environ.get("FMAE_PROJECTION_TIME_LIMIT_S", TIME_LIMIT_S))
+        self.worker = ProjectionWorker(time_limit_s=limit)  # starts with the first computed map
         self.maps = EmbeddingCache(max_items=48)
         self._ids: WeakKeyDictionary[Any, str] = WeakKeyDictionary()
         self._memo: LRUCache[tuple, Any] = LRUCache(max_items=24)  # codes, points, directions
@@ -86,8 +97,12 @@ class EmbedData:
         return self._memo.get_or_make(("codes", self.model_id(entry)), make)
 
     def compute(self, entry: ModelEntry, method: str, n: int, seed: int) -> Projection:
+        """The map, computed in the worker (and cached). Raises UnusableCodesError when the model's
+        codes cannot be mapped, ProjectionError when this method fails, crashes or takes too long."""
         codes, labels = self.test_codes(entry)
-        return self.maps.get_or_compute(self.model_id(entry), method, codes, labels, n, seed)
+        return self.maps.get_or_compute(
+            self.model_id(entry), method, codes, labels, n, seed, worker=self.worker
+        )
 
     def points(self, entry: ModelEntry, n: int = DEFAULT_N, seed: int = 0) -> dict[str, np.ndarray] | None:
         """The shipped images of a default map's points (``load_points``), or None."""
@@ -158,16 +173,26 @@ def gather(
     entry: ModelEntry,
     settings: tuple[list[str], int, int],
     progress: Callable[..., Any] | None,
-) -> dict[str, tuple[Projection, str]]:
-    """method -> (map, where from) for the chosen settings; the missing ones are computed (one
-    progress step each) only when ``progress`` is given, else left out."""
+) -> tuple[dict[str, tuple[Projection, str]], dict[str, str]]:
+    """(method -> (map, where from), method -> why it failed) for the chosen settings. The missing
+    maps are computed (one progress step each) only when ``progress`` is given, else left out.
+
+    A method that fails, crashes or runs out of time is reported and the others still come;
+    codes that no method can map raise UnusableCodesError (the message says what is wrong).
+    """
     methods, n, seed = settings
     found = {m: data.cached(entry, m, n, seed) for m in methods}
+    failed: dict[str, str] = {}
     missing = [m for m, (p, _) in found.items() if p is None]
     for i, m in enumerate(missing if progress is not None else []):
         progress((i, len(missing)), desc=f"{LABELS[m]} of {n} codes")
-        found[m] = data.compute(entry, m, n, seed), "computed"
-    return {m: v for m, v in found.items() if v[0] is not None}
+        try:
+            found[m] = data.compute(entry, m, n, seed), "computed"
+        except UnusableCodesError:
+            raise
+        except ProjectionError as exc:
+            failed[m] = str(exc)
+    return {m: v for m, v in found.items() if v[0] is not None}, failed
 
 
 def neighbours(

@@ -23,6 +23,7 @@ from fmae.latent import LABELS, Projection
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
           "#17becf")  # fmt: skip
 DRAWING_COLOR = "#000000"
+STRIP_SUBTITLE = " · 1-D codes: x is the code, y a jitter"
 
 TEMPLATE = """<div class="emb-plot">
   <div class="emb-title"></div><div class="emb-sub"></div>
@@ -144,6 +145,9 @@ def scatter_value(
     core_lo, core_hi = np.quantile(coords, [0.005, 0.995], axis=0)
     if np.any(hi - lo > 2 * (core_hi - core_lo)):  # a few far outliers (LLE does that) would squash the rest
         lo, hi = core_lo - 0.05 * (core_hi - core_lo), core_hi + 0.05 * (core_hi - core_lo)
+    if p.is_strip:  # y is only a jitter: a band across the middle (a fifth of the height), not a cloud
+        half = 5 * float(np.abs(coords[:, 1]).max())
+        lo[1], hi[1] = -half, half
     if xy is not None:
         lo, hi = np.minimum(lo, xy), np.maximum(hi, xy)
     s = p.scores
@@ -155,7 +159,7 @@ def scatter_value(
     )
     return {
         "title": f"{LABELS.get(p.method, p.method)} · {p.seconds:.1f} s",
-        "subtitle": subtitle if s else "",
+        "subtitle": (subtitle if s else "") + (STRIP_SUBTITLE if p.is_strip else ""),
         "n": len(p),
         "xy": _pack(coords, "<f4"),
         "c": _pack(labels, "u1"),

@@ -47,6 +47,10 @@ HELP = (
     f"models show precomputed maps for {DEFAULT_N} points at once; other settings need the test set and "
     "take seconds (t-SNE the longest)."
 )
+STRIP_NOTE = (
+    "This model's codes vary along one direction only (e.g. latent size 1), so there is nothing for a "
+    "2-D method to arrange: each map is a strip, x the code along that direction, y a small random jitter."
+)
 
 
 def paint(
@@ -56,9 +60,11 @@ def paint(
     """Everything the tab shows: one plot update per method, status, numbers (JSON), the drawing's
     nearest test images and the latent-walk image. Computes maps only when ``progress`` is given."""
     start = time.perf_counter()
-    found = gather(data, entry, settings, progress)
+    found, failed = gather(data, entry, settings, progress)
     classes = DATASETS[entry.checkpoint.dataset][1]
     code = None if session.last_input is None else encode(entry.checkpoint.model, session.last_input)[0]
+    if code is not None and not np.isfinite(code).all():
+        code = None  # a diverged model: no star rather than a map squashed around a NaN
     maps: dict[str, Any] = {}
     outs = []
     for m in METHODS:
@@ -81,18 +87,23 @@ def paint(
     lines = [f"**{entry.name}**, {n} test points, seed {seed}: " + ", ".join(
         f"{LABELS[m]} ({v['source']})" for m, v in maps.items()
     ) + f"; {time.perf_counter() - start:.2f} s."]  # fmt: skip
-    if absent := [LABELS[m] for m in methods if m not in found]:
+    lines += [f"**{LABELS[m]} failed**: {why}" for m, why in failed.items()]
+    for why in failed.values():
+        gr.Warning(why)
+    if absent := [LABELS[m] for m in methods if m not in found and m not in failed]:
         lines.append(f"Not computed yet: {', '.join(absent)}. Press **Compute**.")
+    if any(p.is_strip for p, _ in found.values()):
+        lines.append(STRIP_NOTE)
     lines.append(
         "Your drawing is the gold star; its nearest test images are below."
         if code is not None
         else "Draw or upload something in the **Reconstruct** tab to see it on the maps."
     )
-    details = {"model": entry.name, "n": n, "seed": seed, "maps": maps, "nearest": near}
+    details = {"model": entry.name, "n": n, "seed": seed, "maps": maps, "nearest": near, "failed": failed}
     gallery = gr.update(value=gallery, visible=gallery is not None)
     try:
         walked = walk_image(data, entry, walk_at)
-    except FmaeError:  # no shipped codes and no dataset: the walk waits for the test set
+    except FmaeError:  # no shipped codes and no dataset, or unusable codes: no walk
         walked = None
     return *outs, "\n\n".join(lines), details, gallery, walked
 

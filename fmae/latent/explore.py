@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from fmae.latent.cache import weights_id
+from fmae.latent.checks import UnusableCodesError
 from fmae.models import AutoEncoder
 
 
@@ -56,10 +57,13 @@ def principal_directions(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndar
     """PCA of ``codes`` (N, latent): mean (latent,), top-k unit directions (k, latent), their stds (k,).
 
     Signs are fixed (each direction's largest-magnitude entry is positive) so sliders are stable.
+    Raises ValueError for a bad ``k``, UnusableCodesError for NaN or infinite codes.
     """
     x = np.asarray(codes, np.float64)
     if not 1 <= k <= min(x.shape):
         raise ValueError(f"k must be between 1 and {min(x.shape)}, not {k}")
+    if not np.isfinite(x).all():
+        raise UnusableCodesError("The model's codes contain NaN or infinite values: its weights diverged.")
     mean = x.mean(0)
     _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
     comps = vt[:k]

@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -33,7 +34,20 @@ TIME_LIMIT_S = 300.0  # per call; Isomap of 10,000 codes takes ~45 s here, t-SNE
 START_LIMIT_S = 120.0  # starting a worker (Python, NumPy, scikit-learn, torch through fmae) takes ~3-5 s
 #: imported when a worker starts, so that no call pays for them
 WARM_MODULES = ("sklearn.decomposition", "sklearn.manifold", "sklearn.neighbors", "sklearn.model_selection")
+PARENT_CHECK_S = 1.0  # how often a worker checks that its parent is still there
 _LIVE: weakref.WeakSet[ProjectionWorker] = weakref.WeakSet()
+
+
+def _watch_parent(parent: int, every_s: float = PARENT_CHECK_S) -> None:
+    """Runs in the worker as it starts: a daemon thread ends the worker once ``parent`` is gone
+    (loky's workers outlive a parent killed by a signal, e.g. SIGTERM, holding their memory)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fmae-watch-parent", daemon=True).start()
 
 
 def _warm_up(modules: tuple[str, ...]) -> int:
@@ -173,7 +187,7 @@ class ProjectionWorker:
             return self._pid
         from joblib.externals.loky import ProcessPoolExecutor
 
-        executor = ProcessPoolExecutor(max_workers=1)
+        executor = ProcessPoolExecutor(max_workers=1, initializer=_watch_parent, initargs=(os.getpid(),))
         try:
             pid = executor.submit(_warm_up, WARM_MODULES).result(timeout=self.start_limit_s)
         except Exception as exc:  # noqa: BLE001 - a time limit, a crash, an import error: one message
