@@ -190,3 +190,39 @@ def test_code_spread_refuses_bad_input():
     with pytest.raises(NonFiniteError):
         code_spread(np.array([[0.0, math.nan], [1.0, 1.0]]))
     assert 1e-6 < COLLAPSED_SPREAD < 1e-1
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_metrics_json_with_nan_is_refused(tmp_path, constant):
+    """Python's json reads NaN and Infinity (not JSON): a header would show 'test MSE nan'."""
+    folder = save_checkpoint(tiny("mlp"), tmp_path / "ck")
+    (folder / "metrics.json").write_text('{"metrics": {"test_mse": ' + constant + "}}")
+    with pytest.raises(CheckpointError, match=rf"metrics\.json is not valid JSON: it holds {constant}"):
+        load_checkpoint(folder)
+
+
+def test_info_with_nan_is_never_saved(tmp_path):
+    with pytest.raises(CheckpointError, match=r"metrics\.json"):
+        save_checkpoint(tiny("mlp"), tmp_path / "ck", {"metrics": {"test_mse": math.nan}})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_model_header_never_shows_nan():
+    from fmae.models import Checkpoint, model_config
+    from ui.state import model_info
+
+    model = tiny("mlp")
+    for value, shown in ((math.nan, False), (math.inf, False), (0.0123, True)):
+        ckpt = Checkpoint(model, None, model_config(model), {"metrics": {"test_mse": value}})
+        line = model_info(ModelEntry("m", ckpt))
+        assert ("test MSE 0.0123" in line) is shown and "nan" not in line and "inf" not in line
+
+
+def test_evaluate_refuses_a_model_whose_output_is_not_finite():
+    from fmae.data import Dataset
+    from fmae.training import evaluate
+
+    images = torch.randint(0, 256, (40, 28, 28), dtype=torch.uint8)
+    data = Dataset("fashion", "test", images, torch.arange(40) % 10, tuple("0123456789"), "random")
+    with pytest.raises(NonFiniteError, match="not finite"):
+        evaluate(overflowing_model(), data, data)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import errno
 import hashlib
+import math
 import os
 import shutil
 import tempfile
@@ -158,7 +159,9 @@ def model_info(entry: ModelEntry) -> str:
         if k in ("latent_dim", "hidden_dim", "channels")
     )
     metrics = entry.checkpoint.metrics
-    mse = f"; test MSE {metrics['test_mse']:.4f}" if isinstance(metrics.get("test_mse"), int | float) else ""
+    value = metrics.get("test_mse")
+    finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    mse = f"; test MSE {value:.4f}" if finite else ""  # never a NaN shown
     dataset = {"fashion": "Fashion-MNIST", "mnist": "MNIST digits"}.get(
         entry.checkpoint.dataset, entry.checkpoint.dataset
     )

@@ -143,12 +143,17 @@ def load_checkpoint(folder: str | os.PathLike) -> Checkpoint:
     info: dict[str, Any] = {}
     if (folder / INFO_FILE).is_file():
         try:
-            info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"), parse_constant=_no_constant)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
             raise CheckpointError(f"{folder / INFO_FILE} is not valid JSON: {exc}") from None
         if not isinstance(info, dict):
             raise CheckpointError(f"{folder / INFO_FILE} must hold a JSON object")
     return Checkpoint(model=model, path=folder, config={"model_type": model_type, **kwargs}, info=info)
+
+
+def _no_constant(name: str) -> None:
+    """json.loads hook: Python's json reads NaN and Infinity, which are not JSON; fmae refuses them."""
+    raise ValueError(f"it holds {name}, which is not a number fmae accepts")
 
 
 def checked_state(model: AutoEncoder) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

@@ -3,12 +3,15 @@ components as the latent size, and kNN accuracy on the codes (``evaluate`` does 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from fmae.data import Dataset, to_float
-from fmae.models import AutoEncoder
+from fmae.errors import NonFiniteError
+from fmae.models import AutoEncoder, nonfinite_count
 
 
 @torch.inference_mode()
@@ -86,10 +89,12 @@ def knn_accuracy(
 
 def evaluate(model: AutoEncoder, train_data: Dataset, test_data: Dataset) -> dict[str, float]:
     """Test BCE and MSE, the MSE of PCA with as many components as the latent size, and
-    kNN(5) accuracy on the latent codes (fitted on train codes, scored on test codes)."""
-    bce, mse = image_losses(model, test_data.images)
+    kNN(5) accuracy on the latent codes (fitted on train codes, scored on test codes).
+    Raises NonFiniteError when a loss or a code is NaN or infinite (nothing is scored from NaN)."""
+    bce, mse, test_codes = test_losses(model, test_data.images)
     train_codes = encode_images(model, train_data.images)
-    test_codes = encode_images(model, test_data.images)
+    if not math.isfinite(bce + mse) or nonfinite_count(train_codes) or nonfinite_count(test_codes):
+        raise NonFiniteError("the model gives losses or codes that are not finite (NaN or infinity)")
     return {
         "test_bce": bce,
         "test_mse": mse,
