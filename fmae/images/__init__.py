@@ -1,9 +1,13 @@
-"""Images in and out: uploaded files decoded safely (size, format and mode checks), a drawing
-or an upload turned into the 28x28 input a dataset expects, and fast numpy figures for the UI.
+"""Images in and out: uploaded files decoded safely (size, format and mode checks, EXIF
+orientation), a drawing, a photo or a scan of one turned into the 28x28 input a dataset expects
+(uneven light divided out, the drawing found among specks and edge clutter), and fast numpy
+figures for the UI.
 
-Uses only ``fmae.errors`` (and Pillow, NumPy).
+Uses only ``fmae.errors`` (and Pillow, NumPy, SciPy's ndimage).
 """
 
+from fmae.images.ink import CROP_THRESHOLD, EmptySketchError, gray_from_array, ink_bbox
+from fmae.images.photo import ink_from_photo
 from fmae.images.plots import (
     bars,
     ema,
@@ -20,12 +24,9 @@ from fmae.images.plots import (
 )
 from fmae.images.sketch import (
     CONVENTIONS,
-    CROP_THRESHOLD,
     Convention,
-    EmptySketchError,
     convention_for,
     from_sketchpad,
-    ink_bbox,
     ink_from_array,
     ink_from_image,
     preprocess,
@@ -38,6 +39,7 @@ from fmae.images.upload import (
     check_dimensions,
     load_upload,
     normalize_mode,
+    orient,
     shrink,
 )
 
@@ -56,16 +58,19 @@ __all__ = [
     "explain_figure",
     "from_sketchpad",
     "gray",
+    "gray_from_array",
     "grid",
     "heatmap",
     "ink_bbox",
     "ink_from_array",
     "ink_from_image",
+    "ink_from_photo",
     "label",
     "labelled_row",
     "load_upload",
     "loss_curve_rows",
     "normalize_mode",
+    "orient",
     "preprocess",
     "reconstruction_grid",
     "shrink",

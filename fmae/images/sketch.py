@@ -1,8 +1,15 @@
 """A drawing or an upload -> the exact 28x28 input a dataset expects.
 
-Pipeline: ``fmae.images.upload.load_upload`` (bytes or path -> a checked PIL image) or
-``from_sketchpad`` (Gradio's Sketchpad value) -> ``ink_from_image`` / ``ink_from_array`` (an ink
-map in [0, 1], ink is 1) -> ``to_model_input`` (crop to the ink, then the dataset's own convention):
+Two ways in, one way out:
+
+- a drawing: ``from_sketchpad`` (Gradio's Sketchpad value) -> ``ink_from_array`` (an ink map in
+  [0, 1], ink is 1, against the border's background) -> ``to_model_input`` (crop to all ink);
+- an upload (photo, scan, image file, PIL image or array): ``fmae.images.upload.load_upload``
+  (bytes or path -> a checked, upright PIL image) -> ``fmae.images.photo.ink_from_photo`` (uneven
+  light divided out, the drawing's box found among specks and edge clutter) -> the same conventions.
+  On a clean upload (uniform paper, nothing but the drawing) both ways give the same input.
+
+The conventions:
 
 - ``"mnist"``: fit the longest side into 20x20 keeping the aspect ratio (antialiased), paste into
   28x28 so the intensity centre of mass lands on pixel (14, 14) (integer shift, as in MNIST).
@@ -25,77 +32,38 @@ import numpy as np
 from PIL import Image
 
 from fmae.errors import InputImageError
-from fmae.images.upload import check_dimensions, load_upload, normalize_mode, shrink
+from fmae.images.ink import (
+    EmptySketchError,
+    border_level,
+    gray_from_array,
+    ink_bbox,
+    ink_relative_to,
+)
+from fmae.images.photo import ink_from_photo
+from fmae.images.upload import check_dimensions, load_upload, normalize_mode, orient, shrink
 
-CROP_THRESHOLD = 0.1  # ink below this is faint noise: it neither defines the crop nor counts as ink
 MNIST_BOX, SIDE = 20, 28
-LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, what Pillow's "L" uses
 Convention = Literal["mnist", "fashion"]
+NO_INK = "No ink found: draw or upload a dark shape on a light background."
 CONVENTIONS: dict[str, Convention] = {"mnist": "mnist", "fashion": "fashion"}  # dataset -> convention
-
-
-class EmptySketchError(InputImageError):
-    """The image holds no ink: a uniform picture, a fully transparent one, a blank drawing."""
-
-
-def _unit_float(arr: np.ndarray) -> np.ndarray:
-    if arr.dtype == np.uint8:
-        return arr.astype(np.float32) * np.float32(1 / 255)
-    if arr.dtype == np.uint16:
-        return arr.astype(np.float32) * np.float32(1 / 65535)
-    out = arr.astype(np.float32)
-    peak = float(out.max()) if out.size else 0.0
-    return out if peak <= 1.0 else out * np.float32(1 / 255 if peak <= 255 else 1 / peak)
-
-
-def _ink_from_gray(gray: np.ndarray) -> np.ndarray:
-    """Ink relative to the background, estimated as the median of the outermost pixel ring."""
-    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
-    bg = float(np.median(border))
-    # dark ink on a light background, or light ink on a dark one
-    ink = (bg - gray) * np.float32(1 / bg) if bg >= 0.5 else (gray - bg) * np.float32(1 / (1 - bg))
-    return np.clip(ink, 0.0, 1.0, out=ink)
 
 
 def ink_from_array(arr: np.ndarray) -> np.ndarray:
     """Image array (H, W) or (H, W, 1|2|3|4) -> ink (H, W) float32 in [0, 1], ink is 1.
 
-    uint8, uint16 or float input. Either polarity works: the background is estimated from the
-    border. Transparent pixels are composited onto white when the visible content is dark (black
-    ink on transparent = black ink on white) and onto black when it is light.
-    Raises EmptySketchError for a fully transparent image.
+    The rule for clean drawings (the Sketchpad): uint8, uint16 or float input, either polarity: the
+    background is the median of the border ring (light when >= 0.5). Transparent pixels are
+    composited onto white when the visible content is dark and onto black when it is light.
+    Raises EmptySketchError for a fully transparent image. Photos go through ``ink_from_photo``.
     """
-    a = _unit_float(np.asarray(arr))
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[..., 0]
-    if a.ndim == 2:
-        gray, alpha = a, None
-    elif a.ndim == 3 and a.shape[2] in (2, 3, 4):
-        gray = a[..., 0] if a.shape[2] == 2 else a[..., :3] @ LUMA
-        alpha = a[..., -1] if a.shape[2] in (2, 4) else None
-    else:
-        raise InputImageError(f"Expected an image array (H, W) or (H, W, C), got shape {a.shape}.")
-    if alpha is not None and float(alpha.min()) < 1.0:
-        total = float(alpha.sum())
-        if total <= 0.01 * alpha.size / 255:
-            raise EmptySketchError("The image is fully transparent: there is nothing to read.")
-        backdrop = 0.0 if float((gray * alpha).sum()) / total > 0.5 else 1.0
-        gray = alpha * gray + (1.0 - alpha) * np.float32(backdrop)
-    return _ink_from_gray(np.ascontiguousarray(gray, dtype=np.float32))
+    gray = gray_from_array(arr)
+    bg = border_level(gray)
+    return ink_relative_to(gray, bg, bg >= 0.5)
 
 
 def ink_from_image(img: Image.Image) -> np.ndarray:
     """PIL image in any mode -> ink (H, W) float32 in [0, 1]; see ``ink_from_array``."""
     return ink_from_array(np.asarray(normalize_mode(img)))
-
-
-def ink_bbox(ink: np.ndarray, threshold: float = CROP_THRESHOLD) -> tuple[int, int, int, int] | None:
-    """(top, bottom, left, right) bounds (exclusive ends) of pixels above ``threshold``; None if none."""
-    mask = ink > threshold
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return None
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def _window(ink: np.ndarray, y0: float, x0: float, side: float) -> np.ndarray:
@@ -152,7 +120,11 @@ def to_model_input(ink: np.ndarray, convention: Convention) -> np.ndarray:
         raise ValueError(f"ink must be a 2-D array, got shape {ink.shape}")
     box = ink_bbox(ink)
     if box is None:
-        raise EmptySketchError("No ink found: draw or upload a dark shape on a light background.")
+        raise EmptySketchError(NO_INK)
+    return _fit(ink, box, convention)
+
+
+def _fit(ink: np.ndarray, box: tuple[int, int, int, int], convention: Convention) -> np.ndarray:
     return _mnist(ink, box) if convention == "mnist" else _fashion(ink, box)
 
 
@@ -222,19 +194,28 @@ def preprocess(value: Any, dataset: str) -> np.ndarray | None:
     if value is None or isinstance(value, dict):
         ink = from_sketchpad(value)
         return None if ink is None else to_model_input(ink, convention)
+    ink, box = ink_from_photo(_upload_gray(value))
+    if box is None:
+        raise EmptySketchError(NO_INK)
+    return _fit(ink, box, convention)
+
+
+def _upload_gray(value: Any) -> np.ndarray:
+    """An upload (PIL image, array, path, bytes, file) -> grey levels (H, W), longest side <= 1024,
+    upright (EXIF orientation applied)."""
     if (
         isinstance(value, np.ndarray)
         and value.dtype == np.uint8
         and value.shape[2:] in ((), (1,), (2,), (3,), (4,))
     ):
         value = Image.fromarray(np.ascontiguousarray(value[..., 0] if value.shape[2:] == (1,) else value))
-    if isinstance(value, np.ndarray):  # uint16 or float arrays: converted by ink_from_array
+    if isinstance(value, np.ndarray):  # uint16 or float arrays: converted by gray_from_array
         if value.ndim >= 2:
             check_dimensions(value.shape[1], value.shape[0])
-        ink = ink_from_array(value)
-    elif isinstance(value, Image.Image):
+        return np.asarray(shrink(Image.fromarray(gray_from_array(value))), dtype=np.float32)
+    if isinstance(value, Image.Image):
         check_dimensions(*value.size)
-        ink = ink_from_image(shrink(normalize_mode(value)))
+        image = shrink(normalize_mode(orient(value)))
     else:
-        ink = ink_from_image(load_upload(value))
-    return to_model_input(ink, convention)
+        image = load_upload(value)
+    return gray_from_array(np.asarray(image))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from fmae.errors import InputImageError
 
@@ -128,8 +128,24 @@ def shrink(img: Image.Image) -> Image.Image:
     return img.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
 
 
+def orient(img: Image.Image) -> Image.Image:
+    """The image as a person sees it: a phone stores a photo's pixels as the sensor read them and
+    says in the EXIF Orientation tag (2-8) how to turn them; Pillow's ``exif_transpose`` applies it.
+
+    Returns ``img`` itself when there is no such tag. A broken EXIF block is ignored (the pixels
+    are still a picture); nothing is raised.
+    """
+    try:
+        if img.getexif().get(ExifTags.Base.Orientation, 1) in range(2, 9):
+            return ImageOps.exif_transpose(img)
+    except Exception:  # noqa: BLE001 - malformed EXIF in an untrusted file: keep the pixels as stored
+        pass
+    return img
+
+
 def load_upload(source: Source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
-    """Load an uploaded image safely; return it in mode L, LA, RGB or RGBA, longest side <= 1024.
+    """Load an uploaded image safely; return it upright (EXIF orientation applied) in mode L, LA,
+    RGB or RGBA, longest side <= 1024.
 
     ``source`` is a path, the file's bytes, or a binary file object. Raises InputImageError
     with a message for the user on: empty or oversized files, non-images and unsupported formats,
@@ -137,4 +153,4 @@ def load_upload(source: Source, max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Imag
     decoding), decompression bombs, and animated or multi-page images.
     """
     img = _open_checked(_read_bytes(source, max_bytes))
-    return shrink(normalize_mode(img))
+    return shrink(normalize_mode(orient(img)))
