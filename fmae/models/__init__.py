@@ -27,6 +27,7 @@ from fmae.models.hubfiles import HUB_FILES, download_checkpoint, upload_checkpoi
 from fmae.models.hubmixin import CheckpointHubMixin
 from fmae.models.integrity import (
     COLLAPSED_SPREAD,
+    all_finite,
     check_finite,
     code_spread,
     is_collapsed,
@@ -61,6 +62,7 @@ __all__ = [
     "ConvAutoEncoder",
     "MLPAutoEncoder",
     "ModelAssets",
+    "all_finite",
     "analyze",
     "build_model",
     "check_finite",
