@@ -313,3 +313,28 @@ def test_push_to_hub_refuses_a_non_finite_model_before_any_request(hub):
     with pytest.raises(CheckpointError, match="non-finite"):
         model.push_to_hub(repo_id)
     assert len(hub.requests) == before and repo_id not in hub.repos
+
+
+def test_the_base_class_methods_reach_the_same_code_through_the_mixin_hooks(tmp_path):
+    """Calling huggingface_hub's own save_pretrained/from_pretrained on our models (as generic
+    Hub code may) still writes fmae's files and loads strictly, through _save/_from_pretrained."""
+    from huggingface_hub import ModelHubMixin
+
+    model = model_of("mlp")
+    ModelHubMixin.save_pretrained(model, tmp_path / "d")
+    assert {p.name for p in (tmp_path / "d").iterdir()} == CHECKPOINT_FILES
+    assert same(load_checkpoint(tmp_path / "d").model, model)
+    base_from_pretrained = ModelHubMixin.from_pretrained.__func__
+    assert same(base_from_pretrained(MLPAutoEncoder, tmp_path / "d"), model)
+    write_bad(tmp_path / "bad", "mlp", "missing layer")
+    with pytest.raises(CheckpointError, match="missing"):
+        base_from_pretrained(MLPAutoEncoder, tmp_path / "bad")
+
+
+def test_from_pretrained_reads_the_cache_with_local_files_only(hub):
+    model, repo_id = model_of("conv", seed=4), new_repo()
+    model.push_to_hub(repo_id)
+    assert same(ConvAutoEncoder.from_pretrained(repo_id), model)
+    before = len(hub.requests)
+    assert same(ConvAutoEncoder.from_pretrained(repo_id, local_files_only=True), model)
+    assert len(hub.requests) == before  # nothing asked of the Hub
