@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network calls from the launched app
@@ -23,7 +22,7 @@ import torch
 from apptools import free_port, serve_in_process, start_server, stop_server
 from gradio_client import Client
 from gradio_client.exceptions import AppError
-from test_projection_safety import pid_alive, wait_for_cpu
+from proctools import children, gone, wait_for_cpu
 
 from fmae.latent import METHODS, worker_pids
 from fmae.models import MLPAutoEncoder, load_checkpoint, save_checkpoint
@@ -74,6 +73,25 @@ def test_a_collapsed_model_gets_a_clear_message_from_every_method(served, tmp_pa
     assert by_method(out)["pca"]["visible"] is True
 
 
+def test_the_issue_train_settings_then_tsne_is_a_message_not_a_dead_server(served, tmp_path):
+    """The issue's recipe: fashion, mlp, lr 0.1, hidden 16, batch 16, 1,000 images, 1 epoch, seed 0;
+    then Embeddings, t-SNE only, Compute. On the old code this killed the server (SIGSEGV)."""
+    from fmae.data import load_dataset
+    from fmae.training import TrainConfig, train_to_end
+
+    config = TrainConfig(
+        dataset="fashion", model="mlp", lr=0.1, hidden_dim=16, batch_size=16, train_limit=1000, epochs=1,
+        seed=0, device="cpu",
+    )  # fmt: skip
+    model = train_to_end(config, load_dataset("fashion", "train"), load_dataset("fashion", "test")).model
+    client = Client(served[0], verbose=False)
+    give_model(served, client, "lr-0.1", model, tmp_path)
+    for methods in (["tsne"], ["kpca", "isomap"]):
+        with pytest.raises(AppError, match="The encoder has collapsed"):
+            call(client, "/embed_compute", "lr-0.1", methods, n=2000)
+    assert by_method(call(client, "/embed_paint", SHIPPED, ["tsne"], n=2000))["tsne"]["visible"] is True
+
+
 def test_latent_size_1_gets_strips_with_scores(served, tmp_path):
     torch.manual_seed(0)
     client = Client(served[0], verbose=False)
@@ -105,24 +123,11 @@ def test_killing_the_worker_mid_computation_keeps_the_server_answering(served):
     assert "**t-SNE failed**: t-SNE of 10000 codes: the projection worker crashed (SIGKILL)" in status
     assert "The server is fine" in details["failed"]["tsne"]
     assert by_method(result)["tsne"]["visible"] is False
-    assert not pid_alive(pid)
+    assert gone(pid)
     again = call(other, "/embed_compute", SHIPPED, ["pca", "kpca"], seed=6)  # a fresh worker
     assert not again[len(METHODS) + 1]["failed"]
     assert [by_method(again)[m]["visible"] for m in ("pca", "kpca")] == [True, True]
     assert worker_pids() and pid not in worker_pids()
-
-
-def children(pid: int) -> list[int]:
-    """Process ids whose parent is ``pid`` (Linux /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def loky_worker_of(server_pid: int) -> int | None:
@@ -164,7 +169,4 @@ def test_python_app_py_survives_a_killed_worker():
         assert fresh not in (None, pid)
     finally:
         stop_server(proc)
-    deadline = time.monotonic() + 30
-    while fresh is not None and pid_alive(fresh) and time.monotonic() < deadline:
-        time.sleep(0.2)  # the worker notices that its server is gone (it checks every second)
-    assert fresh is not None and not pid_alive(fresh)
+    assert fresh is not None and gone(fresh, give_up_s=30)  # it notices its server is gone (checks every 1 s)

@@ -18,11 +18,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from proctools import gone, wait_for_cpu
 
 from fmae.errors import FmaeError
 from fmae.latent import (
@@ -302,7 +302,7 @@ def test_a_crash_in_the_worker_ends_that_call_only():
             w.call(functools.partial(ctypes.string_at, 0), label="segfault")
         p = w.project(RNG.normal(size=(100, 10)), "tsne")  # a fresh worker takes the next call
         assert p.coords.shape == (100, 2) and w.pid not in (None, first)
-        assert not pid_alive(first)
+        assert gone(first)
 
 
 def test_a_runaway_projection_hits_the_time_limit_and_the_next_call_works(real_codes):
@@ -311,7 +311,7 @@ def test_a_runaway_projection_hits_the_time_limit_and_the_next_call_works(real_c
         first = w.start()
         with pytest.raises(ProjectionError, match=r"t-SNE of 4000 codes took longer than the 0\.5 s"):
             w.project(codes, "tsne")
-        assert not pid_alive(first)  # the runaway computation was killed, not left running
+        assert gone(first)  # the runaway computation was killed, not left running
         assert w.project(codes[:200], "pca").coords.shape == (200, 2)
         assert w.pid != first
 
@@ -338,33 +338,20 @@ def test_killing_the_worker_mid_computation_is_a_clear_error(real_codes):
         assert w.project(codes[:100], "pca").coords.shape == (100, 2)
 
 
+def test_a_worker_that_died_while_idle_is_replaced_without_an_error():
+    with ProjectionWorker(time_limit_s=120) as w:
+        first = w.start()
+        os.kill(first, signal.SIGKILL)  # out of memory, say, between two visitors
+        assert gone(first)
+        assert w.project(RNG.normal(size=(100, 10)), "pca").coords.shape == (100, 2)
+        assert w.pid not in (None, first)
+
+
 def test_the_worker_is_warm_and_reused(worker):
     pid = worker.start()
     for _ in range(3):
         worker.project(RNG.normal(size=(100, 10)), "pca")
     assert worker.pid == pid
-
-
-def pid_alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def cpu_ticks(pid: int) -> int:
-    """User + system clock ticks ``pid`` has used (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def wait_for_cpu(pid: int, ticks: int = 50, give_up_s: float = 60.0) -> None:
-    """Return once ``pid`` has used ``ticks`` more clock ticks (it is computing), or after give_up_s."""
-    start, deadline = cpu_ticks(pid), time.monotonic() + give_up_s
-    while cpu_ticks(pid) < start + ticks and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 def test_subsample_then_checks_use_the_mapped_rows_only():

@@ -20,6 +20,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -55,6 +56,18 @@ def _warm_up(modules: tuple[str, ...]) -> int:
     for name in modules:
         importlib.import_module(name)
     return os.getpid()
+
+
+def _alive(pid: int) -> bool:
+    """True while process ``pid`` runs (a zombie, on Linux, counts as ended)."""
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except ProcessLookupError:
+        return False
+    except OSError:  # no /proc here, or no permission to signal it: it exists
+        return True
+    return state != "Z"
 
 
 def worker_pids() -> list[int]:
@@ -184,7 +197,9 @@ class ProjectionWorker:
     def _ensure(self) -> int:
         """Start the worker if there is none (caller holds the lock); return its pid."""
         if self._executor is not None and self._pid is not None:
-            return self._pid
+            if _alive(self._pid):
+                return self._pid
+            self._discard()  # it died while idle (killed, out of memory): not this call's fault
         from joblib.externals.loky import ProcessPoolExecutor
 
         executor = ProcessPoolExecutor(max_workers=1, initializer=_watch_parent, initargs=(os.getpid(),))
