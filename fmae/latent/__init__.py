@@ -4,8 +4,12 @@ the checks codes must pass first, a worker process for the native fits, their qu
 decode, interpolate, principal directions, nearest neighbours) and the figures of a map.
 
 Uses ``fmae.models``; scikit-learn and matplotlib are imported only inside the functions
-that need them.
+that need them, and the explorers (which need torch) when one of them is first used: the
+projection worker process imports this package without paying for torch (~2 s, ~500 MB).
 """
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from fmae.latent.cache import (
     CacheKey,
@@ -27,16 +31,6 @@ from fmae.latent.checks import (
     ProjectionError,
     UnusableCodesError,
     check_codes,
-)
-from fmae.latent.explore import (
-    as_batch,
-    decode,
-    encode,
-    interpolate,
-    model_fingerprint,
-    nearest,
-    principal_directions,
-    walk,
 )
 from fmae.latent.figures import (
     DRAWING_LABEL,
@@ -61,6 +55,35 @@ from fmae.latent.projection import (
 )
 from fmae.latent.scores import knn_accuracy, score, trustworthiness
 from fmae.latent.worker import TIME_LIMIT_S, ProjectionWorker, worker_pids
+
+if TYPE_CHECKING:
+    from fmae.latent.explore import (
+        as_batch,
+        decode,
+        encode,
+        interpolate,
+        model_fingerprint,
+        nearest,
+        principal_directions,
+        walk,
+    )
+
+_EXPLORE = ("as_batch", "decode", "encode", "interpolate", "model_fingerprint", "nearest")
+_LAZY = dict.fromkeys((*_EXPLORE, "principal_directions", "walk"), "fmae.latent.explore")
+
+
+def __getattr__(name: str) -> Any:
+    """The explorers, imported on first use (they import torch)."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "DEFAULT_METHODS",
