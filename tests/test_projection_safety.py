@@ -33,8 +33,10 @@ from fmae.latent import (
     UnusableCodesError,
     compute,
     encode,
+    load_projection,
     place,
     project,
+    save_projection,
     subsample,
     worker_pids,
 )
@@ -109,6 +111,17 @@ def test_latent_size_1_gets_a_strip_from_every_method():
         np.testing.assert_allclose(place(p, None, codes[7]), [[p.coords[7, 0], 0.0]], atol=1e-5)
     mapped = compute(codes, labels, "tsne", n=400)
     assert mapped.scores["trustworthiness"] > 0.95  # a strip keeps 1-D neighbourhoods
+
+
+def test_a_strip_round_trips_through_its_npz_file(tmp_path):
+    codes = RNG.normal(size=(300, 1)).astype(np.float32)
+    made = compute(codes, np.arange(300) % 10, "kpca", n=300, seed=2)
+    assert made.is_strip
+    path = save_projection(tmp_path / "strip.npz", made, "some-weights")
+    loaded, _ = load_projection(path)
+    assert loaded.is_strip
+    np.testing.assert_array_equal(loaded.coords, made.coords)
+    np.testing.assert_allclose(place(loaded, None, codes[:4]), place(made, None, codes[:4]))
 
 
 # ------------------------------------------------------------------ neighbours of the examples
