@@ -30,6 +30,7 @@ from fmae.latent import (
     DEFAULT_N,
     LABELS,
     METHODS,
+    TIME_LIMIT_S,
     EmbeddingCache,
     LRUCache,
     Projection,
@@ -49,9 +50,6 @@ from fmae.session import ModelEntry, Session
 N_MIN, N_MAX, N_STEP = 500, 10_000, 500
 DRAWING = -1  # the index standing for "your drawing" (as in fmae.latent.scatter_records)
 NEAREST, DIRECTIONS, STEPS, SCALE, WALK_SCALE = 5, 4, 8, 4, 8
-#: seconds one map may take in the worker (FMAE_PROJECTION_TIME_LIMIT_S overrides): Isomap and t-SNE
-#: of 10,000 codes take 35-45 s on a quiet 2-core machine; beyond the limit the map is refused
-TIME_LIMIT_S = 300.0
 
 
 class EmbedData:
@@ -61,6 +59,7 @@ class EmbedData:
     """
 
     def __init__(self, time_limit_s: float | None = None) -> None:
+        # seconds one map may take (default fmae.latent.TIME_LIMIT_S; FMAE_PROJECTION_TIME_LIMIT_S)
         limit = time_limit_s or float(os.environ.get("FMAE_PROJECTION_TIME_LIMIT_S", TIME_LIMIT_S))
         self.worker = ProjectionWorker(time_limit_s=limit)  # starts with the first computed map
         self.maps = EmbeddingCache(max_items=48)

@@ -32,7 +32,7 @@ from fmae.latent.projection import Projection, map_and_score, project, subsample
 
 T = TypeVar("T")
 TIME_LIMIT_S = 300.0  # per call; Isomap of 10,000 codes takes ~45 s here, t-SNE ~35 s
-START_LIMIT_S = 120.0  # starting a worker (Python, NumPy, scikit-learn, torch through fmae) takes ~3-5 s
+START_LIMIT_S = 120.0  # starting a worker (Python, NumPy, scikit-learn; no torch) takes ~1-3 s here
 #: imported when a worker starts, so that no call pays for them
 WARM_MODULES = ("sklearn.decomposition", "sklearn.manifold", "sklearn.neighbors", "sklearn.model_selection")
 PARENT_CHECK_S = 1.0  # how often a worker checks that its parent is still there
