@@ -74,10 +74,14 @@ def test_stop_ends_the_run_between_steps(fashion):
     assert not any(isinstance(e, EpochEvent) for e in events)
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [{"epochs": 0}, {"epochs": 1000}, {"batch_size": 0}, {"lr": 0}, {"hidden_dim": 10**6}, {"dataset": "x"}],
-)
+BAD_CONFIGS = [
+    {"epochs": 0}, {"epochs": 1000}, {"batch_size": 0}, {"lr": 0}, {"hidden_dim": 10**6},
+    {"dataset": "x"}, {"epochs": True}, {"epochs": 1.5}, {"batch_size": "64"}, {"lr": True},
+    {"lr": float("nan")}, {"lr": float("inf")}, {"train_limit": 100.0}, {"seed": None}, {"dataset": 3},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kwargs", BAD_CONFIGS)
 def test_bad_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         TrainConfig(**kwargs).validate()

@@ -4,6 +4,7 @@ anything is allocated. Defaults are the tutorial's run (MLP 784-128-128-10, batc
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 from fmae.data import check_name
@@ -33,7 +34,18 @@ class TrainConfig:
     device: str = "auto"
 
     def validate(self) -> TrainConfig:
-        """Raise ValueError on out-of-range settings; return self."""
+        """Raise ValueError on out-of-range or mistyped settings (a bool, a float or a string where an
+        integer belongs; a learning rate that is not a finite number); return self."""
+        for key in ("epochs", "batch_size", "latent_dim", "hidden_dim", "channels", "seed", "log_every"):
+            if type(getattr(self, key)) is not int:
+                raise ValueError(f"{key} must be an integer, not {getattr(self, key)!r}")
+        if self.train_limit is not None and type(self.train_limit) is not int:
+            raise ValueError(f"train_limit must be an integer or None, not {self.train_limit!r}")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, int | float) or not math.isfinite(self.lr):
+            raise ValueError(f"lr must be a finite number, not {self.lr!r}")
+        for key in ("dataset", "model", "schedule", "device"):
+            if not isinstance(getattr(self, key), str):
+                raise ValueError(f"{key} must be a string, not {getattr(self, key)!r}")
         check_name(self.dataset)
         if not 1 <= self.epochs <= MAX_EPOCHS:
             raise ValueError(f"epochs must be in [1, {MAX_EPOCHS}]")
