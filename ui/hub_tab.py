@@ -1,23 +1,28 @@
 """Hub tab: push the picked model to the Hugging Face Hub, or pull a checkpoint into the session.
 
 The work is in ``fmae.hub`` (repo id checks, safe uploads and downloads, token-free errors);
-handlers here only wire it to the session. Token rule: the password box wins; an empty box falls
-back to ``HF_TOKEN`` (or the cached login), except on a Hugging Face Space (``SPACE_ID`` set),
-where the Space's own secret would let every visitor write (and read private repos) as the
-Space's owner: there the fallback needs ``FMAE_HUB_USE_ENV_TOKEN=1``. The token is used for one
-request and never stored, logged or shown; every message goes through ``fmae.hub.scrub``.
+handlers here only wire it to the session. Token rule: the password box wins (a token typed on
+purpose); an empty box uses the visitor's own token from "Sign in with Hugging Face" (a
+``gr.OAuthToken``, on a Space with ``hf_oauth: true``); without either it falls back to
+``HF_TOKEN`` (or the cached login), except on a Hugging Face Space (``SPACE_ID`` set), where the
+Space's own secret would let every visitor write (and read private repos) as the Space's owner:
+there the fallback needs ``FMAE_HUB_USE_ENV_TOKEN=1``. A signed-in visitor's push goes to
+``USERNAME/fmae-MODEL`` when the repo box is empty. The token is used for one request and never
+stored, logged or shown; every message goes through ``fmae.hub.scrub``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_space
 
 from fmae.data import load_dataset
 from fmae.errors import DataUnavailableError, FmaeError, HubError
@@ -41,6 +46,16 @@ HELP = (
     "or pull any fmae checkpoint: only safetensors weights and their config are downloaded, checked "
     "before use (pickle files are refused). A pulled model joins your session and becomes the current one."
 )
+DUPLICATE_HELP = (
+    "This Space trains one model at a time for all its visitors. A class (or anyone who wants to train "
+    "without waiting) can duplicate it: each copy has its own training slot, hardware and secrets."
+)
+
+
+def oauth_enabled() -> bool:
+    """Is "Sign in with Hugging Face" available? Only on a Space with ``hf_oauth: true`` (it sets
+    OAUTH_CLIENT_ID): elsewhere Gradio's mocked login would need the machine's own Hub login."""
+    return get_space() is not None and bool(os.environ.get("OAUTH_CLIENT_ID"))
 
 
 def env_token_allowed() -> bool:
@@ -48,13 +63,23 @@ def env_token_allowed() -> bool:
     return not os.environ.get("SPACE_ID") or os.environ.get("FMAE_HUB_USE_ENV_TOKEN") == "1"
 
 
-def pick_token(box: str | None) -> str | bool | None:
-    """The token for one request: the box's, else None (fmae.hub then reads HF_TOKEN / the login),
-    else False (anonymous) where the environment's token must not be used."""
+def pick_token(box: str | None, oauth: gr.OAuthToken | None = None) -> str | bool | None:
+    """The token for one request: the box's, else the signed-in visitor's OAuth token, else None
+    (fmae.hub then reads HF_TOKEN / the login), else False (anonymous) where the environment's token
+    must not be used."""
     token = (box or "").strip()
     if token:
         return token
+    if oauth is not None and oauth.token:
+        return oauth.token
     return None if env_token_allowed() else False
+
+
+def default_repo_id(username: str, model: str) -> str:
+    """``USERNAME/fmae-MODEL``, the model's name made a valid repo name (``x@1a2b3c4d`` -> ``x-1a2b3c4d``)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", model)
+    name = re.sub(r"([-.])[-.]+", r"\1", name).strip("-.")
+    return f"{username}/{f'fmae-{name}'[:96].rstrip('-.')}"
 
 
 def hub_error(exc: Exception, token: str | bool | None) -> gr.Error:
@@ -98,16 +123,21 @@ def session_folders(app: AppState, request: gr.Request | None) -> set[Path]:
 
 def push_model(
     app: AppState, request: gr.Request | None, model: str | None, token_box: str | None, repo_id: str,
-    private: bool, message: str | None, progress: Any,
+    private: bool, message: str | None, progress: Any, oauth_token: gr.OAuthToken | None = None,
+    profile: gr.OAuthProfile | None = None,
 ) -> str:  # fmt: skip
-    """Push the visitor's model ``model`` to ``repo_id``; markdown with a link to the new commit."""
-    token = pick_token(token_box)
+    """Push the visitor's model ``model`` to ``repo_id`` (empty and signed in: ``USERNAME/fmae-MODEL``)
+    with the token ``pick_token`` chooses; markdown with a link to the new commit."""
+    token = pick_token(token_box, oauth_token)
     try:
-        repo_id = validate_repo_id((repo_id or "").strip(), require_namespace=True)
+        repo_id = (repo_id or "").strip()
+        if not repo_id and profile is not None:
+            repo_id = default_repo_id(profile.username, app.resolve(request, model).name)
+        repo_id = validate_repo_id(repo_id, require_namespace=True)
         if token is False:
             raise HubError(
-                "pushing needs a Hugging Face token with write access: paste one into the token box "
-                "(this Space does not lend its own token)"
+                "pushing needs a Hugging Face token with write access: sign in with Hugging Face, or paste "
+                "one into the token box (this Space does not lend its own token)"
             )
         entry = app.resolve(request, model)
         progress(0.05, desc=f"saving {entry.name}")
@@ -125,18 +155,20 @@ def push_model(
     except Exception as exc:  # noqa: BLE001 - every failure becomes a token-free message
         raise hub_error(exc, token) from None
     repo_url = result.commit_url.split("/commit/")[0]
+    signed_in = oauth_token is not None and token == oauth_token.token and profile is not None
     return (
-        f"Pushed **{entry.name}** to [{result.repo_id}]({repo_url}){' (private)' if private else ''}: "
+        f"Pushed **{entry.name}** to [{result.repo_id}]({repo_url}){' (private)' if private else ''}"
+        f"{f' as {profile.username} (signed in)' if signed_in else ''}: "  # type: ignore[union-attr]
         f"commit [`{result.commit_oid[:8]}`]({result.commit_url})."
     )
 
 
 def pull_model(
     app: AppState, request: gr.Request | None, repo_id: str, revision: str | None, token_box: str | None,
-    progress: Any,
+    progress: Any, oauth_token: gr.OAuthToken | None = None,
 ) -> tuple[str, dict]:  # fmt: skip
     """Pull ``repo_id`` at ``revision`` into the visitor's session; (markdown, picker update)."""
-    token = pick_token(token_box)
+    token = pick_token(token_box, oauth_token)
     root = app.session_dir(request) / PULLS_DIR
     out = root / uuid.uuid4().hex[:12]  # a folder per pull: a model in use never sees its files change
     try:
@@ -168,15 +200,26 @@ def pull_model(
 def build(app: AppState) -> None:
     """Lay out the Hub tab inside the current ``gr.Tab`` and wire its events (``hub_push``, ``hub_pull``)."""
     gr.Markdown(HELP)
+    signin = oauth_enabled()
+    if signin or get_space():  # sign-in and the duplicate button only mean something on a Space
+        with gr.Row(equal_height=True, elem_id="hub-account"):
+            if signin:
+                gr.LoginButton(elem_id="hub-login", scale=0, min_width=240)
+            gr.DuplicateButton(
+                "Duplicate this Space", size="md", scale=0, min_width=200, elem_id="hub-duplicate"
+            )
+            gr.Markdown(DUPLICATE_HELP, elem_id="hub-duplicate-help")
     token = gr.Textbox(
         label="Hugging Face token", type="password", elem_id="hub-token",
-        placeholder="hf_… (empty: the server's HF_TOKEN, where allowed)",
-        info="Used for this request only; never stored or shown. Pushing needs write access.",
+        placeholder="hf_… (empty: your sign-in, else the server's HF_TOKEN where allowed)",
+        info="Used for this request only; never stored or shown. Pushing needs write access. "
+        "Signed in with Hugging Face? Leave it empty.",
     )  # fmt: skip
     with gr.Row():
         with gr.Column():
             gr.Markdown("### Push the picked model")
-            push_repo = gr.Textbox(label="Repo id", placeholder="username/fmae-mlp", elem_id="hub-push-repo")
+            hint = "username/fmae-mlp" + (" (empty and signed in: USERNAME/fmae-MODEL)" if signin else "")
+            push_repo = gr.Textbox(label="Repo id", placeholder=hint, elem_id="hub-push-repo")
             private = gr.Checkbox(label="Private repo", value=False, elem_id="hub-private")
             message = gr.Textbox(
                 label="Commit message", placeholder="Upload fmae checkpoint", elem_id="hub-message"
@@ -194,17 +237,22 @@ def build(app: AppState) -> None:
 
     def hub_push(
         model: str | None, token_box: str, repo_id: str, is_private: bool, msg: str, request: gr.Request,
+        oauth_token: gr.OAuthToken | None, profile: gr.OAuthProfile | None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress tracker
     ) -> str:  # fmt: skip
-        """Push the picked model; returns markdown with a link to the new commit."""
-        return push_model(app, request, model, token_box, repo_id, is_private, msg, progress)
+        """Push the picked model; returns markdown with a link to the new commit.
+
+        Gradio fills ``oauth_token``/``profile`` from the sign-in (None when signed out or without OAuth)."""
+        return push_model(
+            app, request, model, token_box, repo_id, is_private, msg, progress, oauth_token, profile
+        )
 
     def hub_pull(
-        repo_id: str, rev: str, token_box: str, request: gr.Request,
+        repo_id: str, rev: str, token_box: str, request: gr.Request, oauth_token: gr.OAuthToken | None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple[str, dict]:  # fmt: skip
         """Pull a checkpoint into the session; returns markdown and the picker (the pulled model selected)."""
-        return pull_model(app, request, repo_id, rev, token_box, progress)
+        return pull_model(app, request, repo_id, rev, token_box, progress, oauth_token)
 
     common = {"concurrency_limit": 2, "concurrency_id": "hub"}
     push.click(
