@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from fmae.errors import DataUnavailableError
-from fmae.images import ink_from_image, load_upload, preprocess, to_model_input
+from fmae.errors import DataUnavailableError, InputImageError
+from fmae.images import EmptySketchError, ink_from_image, load_upload, orient, preprocess, to_model_input
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -98,6 +98,71 @@ def test_uneven_light_on_white_ink_on_a_dark_board():
     assert corr(preprocess(encode(photo), "fashion"), want) > 0.97
 
 
+def _blank(kind: str) -> np.ndarray:
+    """A sheet with nothing on it, photographed with one defect: (H, W) brightness in [0, 1]."""
+    shape = (700, 900)
+    ys, xs = np.mgrid[: shape[0], : shape[1]].astype(np.float32)
+    if kind == "gradient":
+        return _gradient(shape, 0.6)
+    if kind == "vignette":
+        return 1 - 0.4 * ((ys - 350) ** 2 + (xs - 450) ** 2) / (350**2 + 450**2)
+    if kind == "shadow":
+        return 1 - 0.4 / (1 + np.exp(-(xs + ys - 1100) / 20))
+    return 0.9 + 0.03 * np.random.default_rng(0).standard_normal(shape)  # noise
+
+
+@pytest.mark.parametrize("kind", ["gradient", "vignette", "shadow", "noise"])
+def test_a_blank_sheet_in_uneven_light_has_no_ink(kind):
+    """Light falling off, a shadow or noise on an empty page are no drawing."""
+    photo = Image.fromarray(np.clip(255 * _blank(kind) + 0.5, 0, 255).astype(np.uint8))
+    with pytest.raises(EmptySketchError, match="No ink"):
+        preprocess(encode(photo), "fashion")
+
+
+def test_specks_and_the_desk_do_not_move_the_crop():
+    """Dust across the page and the desk along two edges: the crop is the drawing's."""
+    ink = _sheet()
+    want = preprocess(encode(_photo(ink)), "mnist")
+    page = np.asarray(_photo(ink).convert("L")).copy()
+    page[:, :70] = 60  # the desk on the left
+    page[640:, :] = 90  # ... and at the bottom
+    rng = np.random.default_rng(1)
+    for y, x in zip(rng.integers(20, 620, 30), rng.integers(90, 880, 30), strict=True):
+        if ink[max(y - 30, 0) : y + 30, max(x - 30, 0) : x + 30].max() == 0:  # dust on bare paper
+            page[y : y + 3, x : x + 3] = 40
+    got = preprocess(encode(Image.fromarray(page)), "mnist")
+    assert corr(got, want) > 0.99
+
+
+SMALL_OR_ODD = {
+    "8x8-black": np.zeros((8, 8), np.uint8),
+    "8x8-noise": np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8),
+    "8x1500-strip": np.tile(np.where(np.arange(1500) % 300 < 20, 0, 255).astype(np.uint8), (8, 1)),
+    "1000x9-ramp": np.tile(np.linspace(0, 255, 9).astype(np.uint8), (1000, 1)),
+    "checkerboard": (((np.indices((64, 64)).sum(axis=0) // 4) % 2) * 255).astype(np.uint8),
+    "half-black": np.repeat(np.where(np.arange(64) < 32, 0, 255).astype(np.uint8)[None], 48, axis=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_OR_ODD))
+def test_small_or_odd_pictures_give_an_input_or_a_clear_error(name):
+    for value in (encode(Image.fromarray(SMALL_OR_ODD[name])), SMALL_OR_ODD[name].astype(np.float32) / 255):
+        try:
+            x = preprocess(value, "mnist")
+        except InputImageError:
+            continue
+        assert x.shape == (28, 28) and np.isfinite(x).all() and 0 <= x.min() <= x.max() <= 1
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
+def test_broken_exif_is_ignored():
+    """A photo whose EXIF block is garbage is still read, as stored."""
+    jpeg = encode(_photo(_sheet()), "JPEG", quality=90, exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff")
+    img = Image.open(io.BytesIO(jpeg))
+    assert orient(img).size == img.size
+    assert preprocess(jpeg, "fashion").shape == (28, 28)
+
+
 # ---------------------------------------------------------------- clean uploads are unchanged
 
 
@@ -110,9 +175,10 @@ def _clean_pages(dataset: str) -> list[bytes]:
         encode(Image.fromarray((255 - a) // 2 + 100)),  # grey ink on grey paper
     ]
     for img in _test_images(dataset)[1]:
+        pages.append(encode(Image.fromarray(img)))  # the test image itself, white on black
         page = Image.new("L", (400, 360), 255)
         page.paste(Image.fromarray(255 - img).resize((196, 196), Image.Resampling.BILINEAR), (37, 61))
-        pages.append(encode(page))
+        pages += [encode(page), encode(page, "JPEG", quality=90)]
     return pages
 
 

@@ -15,9 +15,10 @@ from fmae.images.ink import CROP_THRESHOLD
 NOISY = 0.005  # pixel noise above this (relative to the paper), or grain above GRAIN (as ink), makes a
 GRAIN = 0.02  # grainy photo: grain taken off, components found on the 3x3 average, all else cleared
 FAINT = 0.6  # darkest ink under this: a faint drawing, cropped at a proportionally lower threshold
-MIN_PART = 0.015  # components with less ink than this fraction of the largest are specks
+MIN_PART = 0.015  # in a photo, components with less ink than this fraction of the largest are specks
 KEEP = 3  # ... unless this close (pixels) to the drawing's box; also the soft edge kept around it
 EDGE_BAND = 0.2  # outer band of the frame (fraction of each side) where the desk and page edges lie
+FRAME = 4  # rows and columns along each side where the paper's grain and noise are measured
 CLUTTER = 0.8  # a component touching the frame with this share of its pixels in the band is clutter
 
 
@@ -45,14 +46,32 @@ def drawing_box(objects: list, keep: np.ndarray) -> tuple[int, int, int, int]:
     )
 
 
-def drawing_parts(ink: np.ndarray, threshold: float = CROP_THRESHOLD) -> tuple[np.ndarray, np.ndarray, list]:
+def _touching(labels: np.ndarray, keep: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Per component: is it within ``KEEP`` pixels of a kept one? (Looked for in the kept box only.)"""
+    from scipy import ndimage
+
+    h, w = labels.shape
+    t, b = max(box[0] - KEEP, 0), min(box[1] + KEEP, h)
+    left, r = max(box[2] - KEEP, 0), min(box[3] + KEEP, w)
+    window = labels[t:b, left:r]
+    near = ndimage.binary_dilation(np.concatenate([[False], keep])[window], iterations=KEEP)
+    out = np.zeros(len(keep) + 1, bool)
+    out[window[near]] = True
+    return out[1:]
+
+
+def drawing_parts(
+    ink: np.ndarray, threshold: float = CROP_THRESHOLD, specks: bool = True
+) -> tuple[np.ndarray, np.ndarray, list]:
     """Connected components of the ink above ``threshold`` in an ink map (H, W) -> (labels (H, W)
     int32, keep (n,) bool, boxes).
 
     Component i (label i + 1, box ``boxes[i]``: a pair of slices) is part of the drawing when
-    ``keep[i]``: the components with at least ``MIN_PART`` of the largest one's ink, and smaller
-    ones within ``KEEP`` pixels of their box (as good as attached); edge clutter is not, unless
-    there is nothing else (see the module's docstring). n is 0 when there is no ink.
+    ``keep[i]``: the components with at least ``MIN_PART`` of the largest one's ink, except edge
+    clutter (unless there is nothing else), and then, in turn, any component whose box comes within
+    ``KEEP`` pixels of their box (a faint piece), or clutter within ``KEEP`` pixels of their pixels
+    (a part of the drawing along the frame). n is 0 without ink. With ``specks=False`` (a clean
+    image: every mark is meant) only edge clutter is left out.
     """
     from scipy import ndimage
 
@@ -61,31 +80,48 @@ def drawing_parts(ink: np.ndarray, threshold: float = CROP_THRESHOLD) -> tuple[n
     keep = np.ones(n, bool)
     if n > 1:
         clutter = _clutter(labels, n, objects)
-        if not clutter.all():
-            keep &= ~clutter
+        candidates = ~clutter if not clutter.all() else keep
         mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=n + 1)[1:]
-        core = keep & (mass >= MIN_PART * mass[keep].max())
-        top, bottom, left, right = drawing_box(objects, core)
+        keep = candidates & (mass >= MIN_PART * mass[candidates].max()) if specks else candidates
         r0, r1, c0, c1 = np.array([(r.start, r.stop, c.start, c.stop) for r, c in objects]).T
-        near = (r0 < bottom + KEEP) & (r1 > top - KEEP) & (c0 < right + KEEP) & (c1 > left - KEEP)
-        keep = core | (keep & near)
+        while True:  # what touches the drawing (a faint piece, a part along the frame) joins it
+            top, bottom, left, right = drawing_box(objects, keep)
+            near = (r0 < bottom + KEEP) & (r1 > top - KEEP) & (c0 < right + KEEP) & (c1 > left - KEEP)
+            joined = (near & ~clutter) | _touching(labels, keep, (top, bottom, left, right))
+            if not (joined & ~keep).any():
+                break
+            keep |= joined
     return labels, keep, objects
+
+
+def _frame(a: np.ndarray) -> list[np.ndarray]:
+    """The outermost rows and columns of a map (H, W) as strips running along each side: bare paper
+    in a photo of a drawing (``FRAME`` deep, 1 in images under 64 pixels: the drawing comes close)."""
+    k = max(1, min(FRAME, min(a.shape) // 32))
+    return [a[:k], a[-k:], a[k:-k, :k].T, a[k:-k, -k:].T]
 
 
 def grain_level(ink: np.ndarray) -> float:
     """The paper's grain in an ink map (noise, fibres, JPEG ripple): the 95th percentile of the faint
-    ink (below ``CROP_THRESHOLD``: mostly bare paper). 0 on a clean image."""
-    faint = ink[::3, ::3]
+    ink (below ``CROP_THRESHOLD``) along the frame. 0 on a clean image."""
+    faint = np.concatenate([s.ravel() for s in _frame(ink)])
     faint = faint[faint < CROP_THRESHOLD]
     return float(np.percentile(faint, 95)) if faint.size else 0.0
 
 
-def pixel_noise(gray: np.ndarray) -> float:
-    """Pixel-to-pixel noise of grey levels (H, W), relative to the median level: the robust spread of
-    differences between horizontal neighbours (most pixels are paper, where only noise differs)."""
-    rows = gray[:: max(1, gray.shape[0] // 128)]  # 128 rows are plenty for a median
-    diff = np.abs(np.diff(rows, axis=1)) if gray.shape[1] > 1 else np.zeros(1)
-    mid = float(np.median(rows))
+def pixel_noise(gray: np.ndarray, ink: np.ndarray) -> float:
+    """Pixel-to-pixel noise of grey levels (H, W) on the paper along the frame (neighbours both with
+    ink below ``CROP_THRESHOLD``), relative to the paper's level: the robust spread of the
+    differences between neighbours. 0 on a clean image."""
+    pairs = [
+        (np.abs(np.diff(g, axis=1)), (i[:, 1:] < CROP_THRESHOLD) & (i[:, :-1] < CROP_THRESHOLD), g)
+        for g, i in zip(_frame(gray), _frame(ink), strict=True)
+        if g.shape[1] > 1
+    ]
+    diff = np.concatenate([d[m] for d, m, _ in pairs]) if pairs else np.zeros(0)
+    if diff.size < 16:
+        return 0.0
+    mid = float(np.median(np.concatenate([g.ravel() for _, _, g in pairs])))
     return 1.4826 * float(np.median(diff)) / np.sqrt(2) / max(mid, 1 - mid, 1e-6)
 
 

@@ -4,6 +4,8 @@ A phone photo of a sheet has what a clean image has not: light falling off acros
 vignetting, shadows, a tinted paper, noise and paper grain, JPEG ripple, specks, faint pencil, and
 the desk or the sheet's edge along the frame. The steps, on grey levels (see ``fmae.images.ink``):
 
+0. a clean image (``clean_frame``: the border ring one flat tone) keeps the rule of a clean drawing
+   (paper = the ring's median, light when >= 0.5), so clean uploads give what they always gave;
 1. polarity (``light_paper``): the paper is the histogram's mode, the ink the longer tail away from
    it, so dark ink on paper and white chalk on a board both work, under uneven light too;
 2. paper (``paper_level``, on a copy of at most ``WORK_SIDE`` pixels): normalised convolution, i.e.
@@ -13,16 +15,13 @@ the desk or the sheet's edge along the frame. The steps, on grey levels (see ``f
    ink is the fraction by which a pixel is darker than its own paper;
 3. grain (``fmae.images.drawing``: ``grain_level``, ``pixel_noise``): on a grainy photo the
    paper's grain is taken off the ink, and components are found on a 3x3 average (noise makes
-   specks, not drawings);
+   specks, not drawings); a photo whose darkest ink is under ``MIN_INK`` holds no drawing;
 4. drawing (``fmae.images.drawing.drawing_parts``): connected components above ``CROP_THRESHOLD``
-   (lower for a faint pencil drawing, see ``FAINT``); the drawing is every component with at least
-   ``MIN_PART`` of the largest one's ink, and what touches their box, but not "edge clutter" (the
-   desk, the sheet's edge, a dark corner: components that touch the frame and lie almost wholly in
-   its outer band) unless nothing else is left. What is not the drawing is cleared where the crop
-   could see it.
+   (lower for a faint pencil drawing, see ``FAINT``); the drawing is every component but specks
+   (in a photo) and "edge clutter" (the desk, the sheet's edge, a dark corner: components that
+   touch the frame and lie almost wholly in its outer band), and what touches it. What is not the
+   drawing is cleared where the crop could see it.
 
-On a clean image (paper uniform to within ``FLAT``, one drawing) the steps reduce to the plain rule
-of a drawing: paper = the median of the border ring, crop = every pixel above ``CROP_THRESHOLD``.
 scikit-image is not needed: Otsu's threshold is a few lines of NumPy, the rest is scipy.ndimage.
 """
 
@@ -41,13 +40,14 @@ from fmae.images.drawing import (
     only_drawing,
     pixel_noise,
 )
-from fmae.images.ink import CROP_THRESHOLD, ink_relative_to
+from fmae.images.ink import CROP_THRESHOLD, border_level, ink_relative_to
 
 # scipy.ndimage (filters, labels, morphology) is imported inside the functions that use it, so that
 # importing fmae.images stays light (it costs ~0.25 s, and the CLI and the app's start do not need it).
 
 WORK_SIDE = 256  # the paper is estimated at this size: light varies slowly, and it is 16x cheaper
 COARSE_SIDE = 64  # ... and its coarse level at this one
+MIN_INK = 0.2  # a photo whose darkest ink (after grain) is fainter holds no drawing: light, shadow, grain
 FLAT = 0.01  # paper brightness varying less than this (relative) is uniform: one level, as a drawing
 LIT = 0.03  # paper at most this much (relative) darker than the coarse level, or 4 noise widths, is lit
 SOFT = 0.05  # log brightness changing less than this per pixel (at WORK_SIDE) is no edge: light, not ink
@@ -67,16 +67,26 @@ def _ring(a: np.ndarray) -> np.ndarray:
     return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
 
 
+def clean_frame(gray: np.ndarray) -> bool:
+    """Is grey levels (H, W) a clean image (a drawing, a dataset image, a rendering), not a photo?
+    3/4 of the border ring within 2/255 of its median (a photo's paper has noise or uneven light),
+    or, in an image of at most ``COARSE_SIDE`` pixels (no photo is that small), over half of it."""
+    ring = _ring(gray)
+    flat = float(np.mean(np.abs(ring - np.median(ring)) <= 2 / 255))
+    return flat >= 0.75 or (flat > 0.5 and max(gray.shape) <= COARSE_SIDE)
+
+
 def light_paper(small: np.ndarray) -> bool:
-    """Is the background of grey levels (H, W) the light side (dark ink on paper)? The paper is the
-    histogram's mode (smoothed: the most common brightness); the ink is the longer tail away from it
-    (0.1 and 99.9 percentiles). Uneven light widens the mode but does not move the ink's side."""
+    """Is the background of a photo's grey levels (H, W) the light side (dark ink on paper)? The
+    paper is the histogram's mode (smoothed: the most common brightness): light when the mode is,
+    or else when the ink, the longer tail away from it (0.1 and 99.9 percentiles), is the dark one.
+    Uneven light widens the mode but does not move the ink's side; with no clear tail, light."""
     from scipy import ndimage
 
     hist = np.bincount(np.clip((small * 255).astype(np.int32), 0, 255).ravel(), minlength=256)
     mode = int(np.argmax(ndimage.gaussian_filter1d(hist.astype(np.float32), 2.0))) / 255
     low, high = np.percentile(small, [0.1, 99.9])
-    return mode - float(low) >= float(high) - mode
+    return mode >= 0.5 or mode - float(low) >= float(high) - mode
 
 
 def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
@@ -138,14 +148,19 @@ def _lit_paper(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 def _shaded_paper(p: np.ndarray, coarse: np.ndarray, lit: np.ndarray) -> np.ndarray:
     """Paper in shadow: large edge-free regions (the log brightness changes by less than ``SOFT``
     per pixel) darker than the lit paper (at most 55% darker) that reach the frame, as a shadow cast
-    from outside the sheet does; a grey area of a drawing is ringed by its edge and stays inside."""
+    from outside the sheet does, and that meet the lit paper softly (a quarter of their rim is lit
+    paper: a penumbra, no edge). A grey area of a drawing is ringed by the drawing's edge."""
     from scipy import ndimage
 
     grad = ndimage.gaussian_gradient_magnitude(np.log(np.maximum(p, 0.05)), 1.0)
     shade = (grad < SOFT) & (p >= 0.45 * coarse) & ~lit
     labels, n = ndimage.label(ndimage.binary_opening(shade, iterations=2))  # opening: cut thin leaks
+    grown = ndimage.grey_dilation(labels, size=3)
+    rim = (labels == 0) & (grown > 0)  # the pixels just outside each region
+    rim_area = np.bincount(grown[rim], minlength=n + 1)
+    rim_lit = np.bincount(grown[rim & lit], minlength=n + 1)
     area = np.bincount(labels.ravel(), minlength=n + 1)
-    shadow = area >= 0.01 * p.size
+    shadow = (area >= 0.01 * p.size) & (rim_lit >= 0.25 * rim_area)
     shadow[np.setdiff1d(np.arange(n + 1), _ring(labels))] = False  # only regions that reach the frame
     shadow[0] = False
     return shadow[labels]
@@ -176,22 +191,28 @@ def _shrunk_shape(shape: tuple[int, ...], side: int) -> tuple[int, int]:
     return max(1, round(h * s)), max(1, round(w * s))
 
 
-def flatten(gray: np.ndarray) -> np.ndarray:
-    """Grey levels (H, W) of a photo -> ink (H, W) in [0, 1] against the paper's own brightness."""
+def flatten(gray: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Grey levels (H, W) of a photo -> (ink (H, W) in [0, 1] against the paper's own brightness,
+    whether the paper is one level: a clean image, or a photo with uniform light).
+
+    A clean frame (``clean_frame``) gets the rule of a clean drawing: the paper is the median of the
+    border ring, light when >= 0.5; so every clean upload gives exactly what it always gave.
+    """
+    if clean_frame(gray):
+        bg = border_level(gray)
+        return ink_relative_to(gray, bg, bg >= 0.5), True
     small = _resize(gray, _shrunk_shape(gray.shape, WORK_SIDE), box=True)
-    if float(small.max()) - float(small.min()) < 1 / 255:  # one flat tone: no ink anywhere
-        return np.zeros_like(gray)
     light = light_paper(small)
     p = small if light else 1 - small  # paper bright from here on
     level, paper, noise = paper_level(p)
     low, mid, high = np.percentile(p[paper], [10, 50, 90])
-    if high - low <= (FLAT + 4 * noise) * mid:  # uniform paper: one level, as for a clean drawing
+    if high - low <= (FLAT + 4 * noise) * mid:
         ring = _ring(gray) if light else 1 - _ring(gray)
         near = np.abs(ring - mid) <= (FLAT + 4 * noise) * mid  # the ring's paper: not the desk, not ink
-        one = float(np.median(ring[near])) if near.any() else float(mid)  # a clean image: the border's median
-        return ink_relative_to(gray, one if light else 1 - one, light)
+        one = float(np.median(ring[near])) if near.any() else float(mid)
+        return ink_relative_to(gray, one if light else 1 - one, light), True
     level = _resize(level, gray.shape)
-    return ink_relative_to(gray, level if light else 1 - level, light)
+    return ink_relative_to(gray, level if light else 1 - level, light), False
 
 
 def ink_from_photo(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
@@ -203,14 +224,17 @@ def ink_from_photo(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, i
     """
     from scipy import ndimage
 
-    ink = flatten(gray)
-    grain = grain_level(ink)
-    grainy = grain > GRAIN or pixel_noise(gray) > NOISY
+    ink, uniform = flatten(gray)
+    grain, clean = grain_level(ink), clean_frame(gray)
+    grainy = pixel_noise(gray, ink) > NOISY or (grain > GRAIN and not clean)
     if grainy:  # the grain is no ink (taken off, full ink stays 1), and no speck of it is a drawing
         ink = np.clip((ink - grain) * np.float32(1 / (1 - grain)), 0, 1)
-    peak = float(np.percentile(ink[::2, ::2], 99.9))  # the darkest ink: under FAINT, a pencil drawing
+    seen = ndimage.uniform_filter(ink, 3) if grainy else ink
+    peak = float(np.percentile(seen[::2, ::2], 99.9))  # the darkest ink: under FAINT, a pencil drawing
+    if peak < MIN_INK and (grainy or not uniform):  # what is left of light, shadow and grain
+        return ink, None
     threshold = CROP_THRESHOLD * min(1.0, max(peak / FAINT, 0.3))  # its faint parts are part of it too
-    labels, keep, objects = drawing_parts(ndimage.uniform_filter(ink, 3) if grainy else ink, threshold)
+    labels, keep, objects = drawing_parts(seen, threshold, specks=grainy or not clean)
     if not keep.any():
         return ink, None
     box = drawing_box(objects, keep)
