@@ -13,7 +13,7 @@ import threading
 import gradio as gr
 
 from fmae.errors import FmaeError
-from ui import embed_tab, hub_tab, reconstruct_tab, train_tab
+from ui import agent_tools, embed_tab, hub_tab, reconstruct_tab, train_tab
 from ui.state import AppState, model_info, user_error
 
 MAX_FILE_SIZE = "10mb"  # uploads beyond this are refused by the server (fmae.images allows 10 MiB)
@@ -49,6 +49,7 @@ def build_demo(app: AppState | None = None) -> gr.Blocks:
                 embed_tab.build(app)
             with gr.Tab("Hub", id="hub"):
                 hub_tab.build(app)
+        agent_tools.build(app)  # list_models, reconstruct, encode, decode, embed: for agents and scripts
 
         def select_model(name: str | None, request: gr.Request) -> str:
             """Make ``name`` the session's current model; describe it."""
@@ -96,10 +97,12 @@ def main() -> None:
         ssr_mode=False,  # no Node server to start: a faster cold start
         css=CSS,
         prevent_thread_lock=True,
+        mcp_server=os.environ.get("FMAE_MCP", "1") != "0",  # MCP tools at /gradio_api/mcp/ (FMAE_MCP=0: off)
         # Gradio keeps ~0.2-0.3 MiB of per-visitor state, by default for 10,000 visitors: bound it to twice
         # the app's own sessions (least recently used go first), so memory stays flat as visitors come and go
         state_session_capacity=2 * demo.fmae_state.store.max_sessions,
     )
+    agent_tools.only_agent_tools(demo)  # agents get the tools above, not every UI event
     # Serving already; load the shipped models (and run each once) before the first visitor needs them.
     threading.Thread(target=demo.fmae_state.shipped.load_all, name="load-shipped", daemon=True).start()
     demo.block_thread()
