@@ -177,3 +177,12 @@ def test_sign_in_and_duplicate_buttons_appear_only_on_a_space(monkeypatch):
     found = _buttons({**space, "OAUTH_CLIENT_ID": "abc"}, monkeypatch)
     assert isinstance(found["hub-login"], gr.LoginButton)
     assert isinstance(found["hub-duplicate"], gr.DuplicateButton) and found["hub-duplicate"].visible
+
+
+def test_the_space_asks_for_sign_in_with_the_scopes_a_push_to_a_new_repo_needs():
+    import yaml
+
+    front = yaml.safe_load((ROOT / "README.md").read_text(encoding="utf-8").split("---\n")[1])
+    assert front["hf_oauth"] is True and front["sdk"] == "gradio"
+    # write-repos: push to the visitor's repos; manage-repos: create USERNAME/fmae-MODEL first
+    assert {"write-repos", "manage-repos"} <= set(front["hf_oauth_scopes"])
