@@ -46,6 +46,7 @@ HELP = (
     "or pull any fmae checkpoint: only safetensors weights and their config are downloaded, checked "
     "before use (pickle files are refused). A pulled model joins your session and becomes the current one."
 )
+SIGNIN_HELP = "Signed in, you push to your own account (USERNAME/fmae-MODEL) without pasting a token."
 DUPLICATE_HELP = (
     "This Space trains one model at a time for all its visitors. A class (or anyone who wants to train "
     "without waiting) can duplicate it: each copy has its own training slot, hardware and secrets."
@@ -202,18 +203,20 @@ def build(app: AppState) -> None:
     gr.Markdown(HELP)
     signin = oauth_enabled()
     if signin or get_space():  # sign-in and the duplicate button only mean something on a Space
-        with gr.Row(equal_height=True, elem_id="hub-account"):
+        with gr.Row(elem_id="hub-account"):  # columns: on a phone they stack
             if signin:
-                gr.LoginButton(elem_id="hub-login", scale=0, min_width=240)
-            gr.DuplicateButton(
-                "Duplicate this Space", size="md", scale=0, min_width=200, elem_id="hub-duplicate"
-            )
-            gr.Markdown(DUPLICATE_HELP, elem_id="hub-duplicate-help")
+                with gr.Column(min_width=260):
+                    gr.LoginButton(size="md", scale=0, elem_id="hub-login")
+                    gr.Markdown(SIGNIN_HELP, elem_id="hub-login-help")
+            with gr.Column(min_width=260):
+                gr.DuplicateButton("Duplicate this Space", size="md", elem_id="hub-duplicate")
+                gr.Markdown(DUPLICATE_HELP, elem_id="hub-duplicate-help")
+    fallback = "your sign-in, else the server's HF_TOKEN" if signin else "the server's HF_TOKEN"
     token = gr.Textbox(
         label="Hugging Face token", type="password", elem_id="hub-token",
-        placeholder="hf_… (empty: your sign-in, else the server's HF_TOKEN where allowed)",
-        info="Used for this request only; never stored or shown. Pushing needs write access. "
-        "Signed in with Hugging Face? Leave it empty.",
+        placeholder=f"hf_… (empty: {fallback}, where allowed)",
+        info="Used for this request only; never stored or shown. Pushing needs write access."
+        + (" Signed in with Hugging Face? Leave it empty." if signin else ""),
     )  # fmt: skip
     with gr.Row():
         with gr.Column():
