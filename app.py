@@ -13,13 +13,13 @@ import threading
 import gradio as gr
 
 from fmae.errors import FmaeError
-from ui import agent_tools, embed_tab, hub_tab, reconstruct_tab, train_tab
+from ui import agent_tools, embed_tab, hub_tab, links, page, reconstruct_tab, train_tab
+from ui.i18n import gradio_i18n, lang_of, t, tr
 from ui.state import AppState, model_info, user_error
 
 MAX_FILE_SIZE = "10mb"  # uploads beyond this are refused by the server (fmae.images allows 10 MiB)
-CSS = """
-#examples img, #train-grid img { image-rendering: pixelated; }
-"""
+LINK_ICON = gr.utils.get_icon_path("link.svg")  # Gradio's own, as on its DeepLinkButton
+CSS = page.CSS  # the page's own CSS and script (brush picked at once, phones, links): ui/page.py
 
 
 def build_demo(app: AppState | None = None) -> gr.Blocks:
@@ -27,27 +27,31 @@ def build_demo(app: AppState | None = None) -> gr.Blocks:
     app = app or AppState()
     # delete_cache: result images older than an hour go (every 10 minutes), so disk use stays flat;
     # no analytics: no network calls at start-up (and nothing about visitors leaves the server)
-    title = "fmae: Fashion-MNIST autoencoder studio"
-    with gr.Blocks(title=title, delete_cache=(600, 3600), analytics_enabled=False) as demo:
-        gr.Markdown(
-            "# fmae: Fashion-MNIST autoencoder studio\n"
-            "Draw or upload a piece of clothing (or a digit) and see how an autoencoder squeezes it through "
-            "a small latent code; train your own model; compare with PCA."
+    # text: ui/i18n.py (English and Chinese, from the browser's language)
+    with gr.Blocks(title=t("title"), delete_cache=(600, 3600), analytics_enabled=False) as demo:
+        gr.Markdown(t("intro"))
+        with gr.Row():  # columns, not bare components: on a phone they wrap instead of squeezing the info
+            with gr.Column(scale=4, min_width=260):
+                app.picker = gr.Dropdown(
+                    choices=app.choices(), value=app.default_model(), label=t("model"),
+                    allow_custom_value=True, elem_id="model-picker",
+                )  # fmt: skip
+            with gr.Column(scale=5, min_width=280):
+                info = gr.Markdown(label=t("model_info"), elem_id="model-info")
+            with gr.Column(scale=1, min_width=150):
+                copy = gr.Button(t("copy_link"), size="sm", icon=LINK_ICON, elem_id="copy-link")
+        link_box = gr.Textbox(
+            label=t("link_box"), interactive=False, visible=False, buttons=["copy"], elem_id="link-box"
         )
-        with gr.Row(equal_height=True):
-            app.picker = gr.Dropdown(
-                choices=app.choices(), value=app.default_model(), label="Model", allow_custom_value=True,
-                scale=1, min_width=240, elem_id="model-picker",
-            )  # fmt: skip
-            info = gr.Markdown(label="Model info", elem_id="model-info")
-        with gr.Tabs(selected="reconstruct"):
-            with gr.Tab("Train", id="train"):
-                train_tab.build(app)
-            with gr.Tab("Reconstruct", id="reconstruct"):
+        note = gr.Markdown(visible=False, elem_id="link-note")  # what a link asked for that cannot be
+        with gr.Tabs(selected="reconstruct", elem_id="main-tabs") as tabs:
+            with gr.Tab(t("tab_train"), id="train"):
+                train_settings = train_tab.build(app)
+            with gr.Tab(t("tab_reconstruct"), id="reconstruct"):
                 reconstruct_tab.build(app)
-            with gr.Tab("Embeddings", id="embeddings"):
+            with gr.Tab(t("tab_embeddings"), id="embeddings"):
                 embed_tab.build(app)
-            with gr.Tab("Hub", id="hub"):
+            with gr.Tab(t("tab_hub"), id="hub"):
                 hub_tab.build(app)
         agent_tools.build(app)  # list_models, reconstruct, encode, decode, embed: for agents and scripts
 
@@ -56,15 +60,16 @@ def build_demo(app: AppState | None = None) -> gr.Blocks:
             try:
                 entry = app.resolve(request, name)
             except FmaeError as exc:
-                raise user_error(exc) from None
+                raise user_error(exc, lang_of(request)) from None
             app.session(request).current = entry.name
-            return model_info(entry)
+            return model_info(entry, lang_of(request))
 
         def init_session(request: gr.Request) -> tuple[dict, str]:
+            """The picker and model info on page load: a link's model (``?model=``) if it is here."""
             session = app.session(request)
-            name = session.current or app.default_model()
+            name = links.linked_model(app, request) or session.current or app.default_model()
             return app.picker_update(session, name), (
-                select_model(name, request) if name else "No model yet."
+                select_model(name, request) if name else tr(lang_of(request), "no_model")
             )
 
         app.picker.change(select_model, [app.picker], [info], api_name="select_model", concurrency_limit=None)
@@ -76,6 +81,7 @@ def build_demo(app: AppState | None = None) -> gr.Blocks:
             api_visibility="undocumented",
             concurrency_limit=None,
         )
+        links.wire(app, demo, copy, link_box, note, tabs, train_settings)  # ?model=...&tab=...: ui/links.py
         demo.unload(app.drop)
     demo.fmae_state = app  # tests and benchmarks reach the sessions through this
     return demo
@@ -96,6 +102,8 @@ def main() -> None:
         max_file_size=MAX_FILE_SIZE,
         ssr_mode=False,  # no Node server to start: a faster cold start
         css=CSS,
+        js=page.JS,
+        i18n=gradio_i18n(),  # the English and Chinese texts of the layout built above
         prevent_thread_lock=True,
         mcp_server=os.environ.get("FMAE_MCP", "1") != "0",  # MCP tools at /gradio_api/mcp/ (FMAE_MCP=0: off)
         # Gradio keeps ~0.2-0.3 MiB of per-visitor state, by default for 10,000 visitors: bound it to twice

@@ -50,6 +50,14 @@ CSS = """
 JS = """
 const PAD = 14, R = 2.4;
 let pts = null, cache = {key: null};
+// the page's language, as Gradio's own texts pick it (see ui/i18n.py): a few words of the plot in Chinese
+const ZH = (navigator.language || '').toLowerCase().startsWith('zh');
+const WORDS = ZH ? [['trustworthiness', '可信度'], ['(latent ', '(潜在空间 '],
+                    ['1-D codes: x is the code, y a jitter', '一维编码：x 为编码，y 为抖动']] : [];
+function say(text) {
+  for (const [en, zh] of WORDS) text = text.replace(en, zh);
+  return text;
+}
 function unpack(b64, Type) {
   const bin = atob(b64), bytes = new Uint8Array(bin.length);
   for (let k = 0; k < bin.length; k++) bytes[k] = bin.charCodeAt(k);
@@ -67,9 +75,9 @@ function draw() {
   const v = props.value, canvas = element.querySelector('canvas');
   if (!canvas) return;
   element.querySelector('.emb-title').textContent = v ? v.title : '';
-  element.querySelector('.emb-sub').textContent = v ? v.subtitle : '';
+  element.querySelector('.emb-sub').textContent = v ? say(v.subtitle) : '';
   const items = v ? v.classes.map((name, k) => legendItem(name, v.colors[k])) : [];
-  if (v && v.drawing) items.push(legendItem('your drawing', v.drawing_color));
+  if (v && v.drawing) items.push(legendItem(ZH ? '你的画' : 'your drawing', v.drawing_color));
   element.querySelector('.emb-legend').replaceChildren(...items);
   const w = canvas.clientWidth, h = canvas.clientHeight, dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);

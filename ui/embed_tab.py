@@ -37,28 +37,16 @@ from ui.embed_data import (
     walk_image,
 )
 from ui.embed_scatter import scatter, scatter_value
+from ui.i18n import lang_of, t, tr
 from ui.state import AppState, user_error
-
-HELP = (
-    "Each test image becomes a point: its latent code squeezed to 2-D by each method. Hover a point to "
-    "see the image, its class and its test-image number. Titles give the fit time; below them, the "
-    "trustworthiness of the map (k=10) and kNN(5) accuracy on the map next to kNN accuracy in the full "
-    "latent space. Your latest drawing or upload from the **Reconstruct** tab is the gold star. Shipped "
-    f"models show precomputed maps for {DEFAULT_N} points at once; other settings need the test set and "
-    "take seconds (t-SNE the longest)."
-)
-STRIP_NOTE = (
-    "This model's codes vary along one direction only (e.g. latent size 1), so there is nothing for a "
-    "2-D method to arrange: each map is a strip, x the code along that direction, y a small random jitter."
-)
 
 
 def paint(
     data: EmbedData, entry: ModelEntry, session: Session, settings: tuple[list[str], int, int],
-    walk_at: list[float], progress: gr.Progress | None = None,
+    walk_at: list[float], progress: gr.Progress | None = None, lang: str = "en",
 ) -> tuple[Any, ...]:  # fmt: skip
-    """Everything the tab shows: one plot update per method, status, numbers (JSON), the drawing's
-    nearest test images and the latent-walk image. Computes maps only when ``progress`` is given."""
+    """Everything the tab shows: one plot update per method, status (in ``lang``), numbers (JSON), the
+    drawing's nearest test images and the latent-walk image. Computes maps only when ``progress`` is given."""
     start = time.perf_counter()
     found, failed = gather(data, entry, settings, progress)
     classes = DATASETS[entry.checkpoint.dataset][1]
@@ -84,21 +72,21 @@ def paint(
         else ([], None)
     )
     methods, n, seed = settings
-    lines = [f"**{entry.name}**, {n} test points, seed {seed}: " + ", ".join(
-        f"{LABELS[m]} ({v['source']})" for m, v in maps.items()
-    ) + f"; {time.perf_counter() - start:.2f} s."]  # fmt: skip
-    lines += [f"**{LABELS[m]} failed**: {why}" for m, why in failed.items()]
+    where = {"shipped file": "src_shipped", "cache": "src_cached", "computed": "src_computed"}
+    sources = ", ".join(
+        f"{LABELS[m]} ({tr(lang, where[v['source']]) if v['source'] in where else v['source']})"
+        for m, v in maps.items()
+    )
+    seconds = time.perf_counter() - start
+    lines = [tr(lang, "embed_head", name=entry.name, n=n, seed=seed, maps=sources, seconds=seconds)]
+    lines += [tr(lang, "embed_failed", label=LABELS[m], why=why) for m, why in failed.items()]
     for why in failed.values():
         gr.Warning(why)
     if absent := [LABELS[m] for m in methods if m not in found and m not in failed]:
-        lines.append(f"Not computed yet: {', '.join(absent)}. Press **Compute**.")
+        lines.append(tr(lang, "embed_absent", labels=", ".join(absent)))
     if any(p.is_strip for p, _ in found.values()):
-        lines.append(STRIP_NOTE)
-    lines.append(
-        "Your drawing is the gold star; its nearest test images are below."
-        if code is not None
-        else "Draw or upload something in the **Reconstruct** tab to see it on the maps."
-    )
+        lines.append(tr(lang, "embed_strip"))
+    lines.append(tr(lang, "embed_star" if code is not None else "embed_no_star"))
     details = {"model": entry.name, "n": n, "seed": seed, "maps": maps, "nearest": near, "failed": failed}
     gallery = gr.update(value=gallery, visible=gallery is not None)
     try:
@@ -109,12 +97,12 @@ def paint(
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn our exceptions (and bad values) into a ``gr.Error`` with their message."""
+def user_errors(lang: str = "en") -> Iterator[None]:
+    """Turn our exceptions (and bad values) into a ``gr.Error`` with their message (in ``lang``)."""
     try:
         yield
     except (FmaeError, ValueError) as exc:
-        raise user_error(exc) from None
+        raise user_error(exc, lang) from None
 
 
 def first_paint(app: AppState, data: EmbedData) -> list[Any] | None:
@@ -135,18 +123,19 @@ def build(app: AppState) -> None:
     """Lay out the tab inside the current ``gr.Tab`` and wire its events (painted when selected)."""
     data = EmbedData()
     tab = get_render_context()
-    gr.Markdown(HELP)
+    gr.Markdown(t("embed_help", n=DEFAULT_N))
     with gr.Row(equal_height=True):
         methods_box = gr.CheckboxGroup(
-            [(LABELS[m], m) for m in METHODS], value=list(DEFAULT_METHODS), label="Methods", scale=3
-        )
+            [(LABELS[m], m) for m in METHODS], value=list(DEFAULT_METHODS), label=t("methods"), scale=3,
+            min_width=280, elem_id="embed-methods",
+        )  # fmt: skip
         points_slider = gr.Slider(
-            N_MIN, N_MAX, value=DEFAULT_N, step=N_STEP, label="Number of test points", scale=2
+            N_MIN, N_MAX, value=DEFAULT_N, step=N_STEP, label=t("points"), scale=2, min_width=240
         )
-        seed_box = gr.Number(0, precision=0, minimum=0, label="Seed", scale=1, min_width=90)
-        compute = gr.Button("Compute", variant="primary", scale=1, min_width=120)
+        seed_box = gr.Number(0, precision=0, minimum=0, label=t("seed"), scale=1, min_width=90)
+        compute = gr.Button(t("compute"), variant="primary", scale=1, min_width=120)
     first = first_paint(app, data) or [None] * (len(METHODS) + 4)
-    status = gr.Markdown(first[len(METHODS)] or "Open this tab to see the maps.", elem_id="embed-status")
+    status = gr.Markdown(first[len(METHODS)] or t("embed_open"), elem_id="embed-status")
 
     def point_image(args: list[Any]) -> str:
         """Test image ``index`` of ``dataset`` (``args``, as the page's script sends them) as a PNG
@@ -163,41 +152,38 @@ def build(app: AppState) -> None:
             for m, v in zip(METHODS, first, strict=False)
         ]
     near = gr.Gallery(
-        label=f"Your drawing's {NEAREST} nearest test images (in latent space)", columns=NEAREST, rows=1,
+        label=t("nearest", n=NEAREST), columns=NEAREST, rows=1,
         height=150, allow_preview=False, object_fit="contain", format="png", visible=False,
         elem_id="embed-nearest",
     )  # fmt: skip
-    with gr.Accordion("Numbers (JSON)", open=False):
-        details = gr.JSON(first[len(METHODS) + 1], label="Maps", elem_id="embed-json")
-    gr.Markdown(
-        "### Walk through the latent space\nInterpolate between two test images (hover a point to see "
-        "its number; -1 is your drawing), or move along the main directions of the model's codes."
-    )
+    with gr.Accordion(t("numbers_json"), open=False):
+        details = gr.JSON(first[len(METHODS) + 1], label=t("maps"), elem_id="embed-json")
+    gr.Markdown(t("walk_help"))
     with gr.Row():
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, min_width=300):
             with gr.Row():
-                a_box = gr.Number(DRAWING, precision=0, label="A: test image # (-1: your drawing)")
-                b_box = gr.Number(0, precision=0, label="B: test image #")
-                steps_slider = gr.Slider(2, 16, value=STEPS, step=1, label="Steps")
-            go = gr.Button("Interpolate A → B")
-            strip = gr.Image(
-                label="A, decoded steps, B", format="png", interactive=False, elem_id="embed-strip"
-            )
-        with gr.Column(scale=2):
+                a_box = gr.Number(DRAWING, precision=0, label=t("point_a"), min_width=140)
+                b_box = gr.Number(0, precision=0, label=t("point_b"), min_width=140)
+                steps_slider = gr.Slider(2, 16, value=STEPS, step=1, label=t("steps"), min_width=200)
+            go = gr.Button(t("interpolate"))
+            strip = gr.Image(label=t("strip"), format="png", interactive=False, elem_id="embed-strip")
+        with gr.Column(scale=2, min_width=300):
             sliders = [
-                gr.Slider(-3, 3, value=0, step=0.1, label=f"Direction {i + 1} (standard deviations)")
-                for i in range(DIRECTIONS)
+                gr.Slider(-3, 3, value=0, step=0.1, label=t("direction", i=i + 1)) for i in range(DIRECTIONS)
             ]
             walked = gr.Image(
-                first[-1], label="Decoded", format="png", interactive=False, height=240, elem_id="embed-walk"
-            )
+                first[-1], label=t("decoded"), format="png", interactive=False, height=240,
+                elem_id="embed-walk",
+            )  # fmt: skip
 
     def paint_for(request: gr.Request, model: str | None, methods: list[str], points: float, seed: float,
                   walk_at: list[float], progress: gr.Progress | None = None) -> tuple[Any, ...]:  # fmt: skip
         """``paint`` for the visitor's model and session, settings checked, errors as messages."""
-        with user_errors():
+        lang = lang_of(request)
+        with user_errors(lang):
             entry, session = app.resolve(request, model), app.session(request)
-            return paint(data, entry, session, check_settings(methods, points, seed), walk_at, progress)
+            settings = check_settings(methods, points, seed)
+            return paint(data, entry, session, settings, walk_at, progress, lang)
 
     def show(model: str | None, methods: list[str], points: float, seed: float, direction1: float,
              direction2: float, direction3: float, direction4: float,
@@ -215,14 +201,14 @@ def build(app: AppState) -> None:
 
     def between(model: str | None, a: float, b: float, steps: float, request: gr.Request) -> np.ndarray:
         """Decode ``steps`` points from code(A) to code(B), with A and B themselves at the ends."""
-        with user_errors():
+        with user_errors(lang_of(request)):
             entry, session = app.resolve(request, model), app.session(request)
             return interpolation_strip(data, entry, session, int(a), int(b), int(steps))
 
     def walk_to(model: str | None, direction1: float, direction2: float, direction3: float,
                 direction4: float, request: gr.Request) -> np.ndarray:  # fmt: skip
         """The decoded image at the sliders' position along the principal directions."""
-        with user_errors():
+        with user_errors(lang_of(request)):
             walk_at = [direction1, direction2, direction3, direction4]
             return walk_image(data, app.resolve(request, model), walk_at)
 

@@ -16,20 +16,13 @@ from fmae.errors import FmaeError
 from fmae.images import explain_figure, preprocess
 from fmae.models import Analysis, analyze
 from fmae.session import ModelEntry
+from ui.i18n import lang_of, t, tr
 from ui.state import AppState, user_error
 
 SCALE = 8  # 28 px -> 224 px, nearest neighbour: every model pixel stays visible
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 PRETTY = {"fashion": "Fashion-MNIST", "mnist": "MNIST"}
-PROMPT = (
-    "**Draw something** on the canvas — first click the **brush** button in its toolbar — "
-    "or upload an image, or click an example below."
-)
-HELP = (
-    "Pick the **brush** in the canvas toolbar first, then draw with the mouse (or a finger). "
-    "Draw like the model's dataset: a piece of clothing for the Fashion-MNIST models, a digit for MNIST. "
-    "The reconstruction updates as you draw."
-)
+PROMPT = tr("en", "prompt")  # what an empty canvas gives (ui/text_*.py hold the tab's text)
 
 
 def example_paths() -> list[Path]:
@@ -37,22 +30,17 @@ def example_paths() -> list[Path]:
     return sorted(EXAMPLES_DIR.glob("*.png"))
 
 
-def summary(a: Analysis, entry: ModelEntry) -> str:
-    """The numbers under the pictures, as markdown."""
+def summary(a: Analysis, entry: ModelEntry, lang: str = "en") -> str:
+    """The numbers under the pictures, as markdown (in ``lang``)."""
     dataset = PRETTY.get(entry.checkpoint.dataset, entry.checkpoint.dataset)
-    lines = [f"**Reconstruction MSE {a.mse:.4f}** (mean over the 784 pixels; model `{entry.name}`)."]
+    lines = [tr(lang, "rec_mse", mse=a.mse, name=entry.name)]
     if a.percentile is not None:
-        lines.append(f"That is a larger error than {a.percentile:.1f}% of the {dataset} test images get.")
+        lines.append(tr(lang, "rec_percentile", p=a.percentile, dataset=dataset))
     if a.pca_mse is not None:
-        better = "better" if a.mse < a.pca_mse else "worse"
-        k = a.latent.shape[0]
-        lines.append(
-            f"PCA with the same {k} components: MSE {a.pca_mse:.4f} (the autoencoder does {better})."
-        )
-    code = ", ".join(f"{v:+.2f}" for v in a.latent[:32])
-    lines.append(
-        f"Latent code ({a.latent.shape[0]} numbers): [{code}{', …' if a.latent.shape[0] > 32 else ''}]"
-    )
+        better = "rec_pca_better" if a.mse < a.pca_mse else "rec_pca_worse"
+        lines.append(tr(lang, better, k=a.latent.shape[0], mse=a.pca_mse))
+    code = ", ".join(f"{v:+.2f}" for v in a.latent[:32]) + (", …" if a.latent.shape[0] > 32 else "")
+    lines.append(tr(lang, "rec_latent", n=a.latent.shape[0], code=code))
     return "\n\n".join(lines)
 
 
@@ -69,39 +57,41 @@ def numbers(a: Analysis, entry: ModelEntry) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def render(x: np.ndarray | None, entry: ModelEntry) -> tuple[Any, ...]:
+def render(x: np.ndarray | None, entry: ModelEntry, lang: str = "en") -> tuple[Any, ...]:
     """One 28x28 input (or None: nothing drawn) -> (figure, summary, numbers, last input)."""
     if x is None:
-        return None, PROMPT, None, None
+        return None, tr(lang, "prompt"), None, None
     a = analyze(entry.checkpoint.model, x, entry.assets)
     figure = explain_figure(a.input, a.recon, a.pca_recon, a.latent, scale=SCALE)
-    return figure, summary(a, entry), numbers(a, entry), a.input
+    return figure, summary(a, entry, lang), numbers(a, entry), a.input
 
 
 def build(app: AppState) -> None:
     """Lay out the tab inside the current ``gr.Tab`` and wire its events."""
-    gr.Markdown(HELP)
+    gr.Markdown(t("rec_help"))
+    # on a phone the columns stack: canvas, then the result at once, then the upload box
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             sketch = gr.Sketchpad(
                 type="numpy", image_mode="RGBA", canvas_size=(280, 280), fixed_canvas=True, layers=False,
                 format="png", brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
-                label="Draw here (pick the brush first)", elem_id="sketchpad",
+                label=t("draw_here"), elem_id="sketchpad",
             )  # fmt: skip
-            upload = gr.File(
-                label="…or upload an image", file_types=["image"], type="filepath", elem_id="upload"
-            )
-        with gr.Column(scale=2):
+        with gr.Column(scale=2, min_width=300):
             figure = gr.Image(
-                label="Model input, reconstruction, error, PCA and latent code", show_label=False,
+                label=t("rec_figure"), show_label=False,
                 format="png", interactive=False, buttons=["download"], elem_id="reconstruct-figure",
             )  # fmt: skip
-            info = gr.Markdown(PROMPT, label="Summary", elem_id="reconstruct-summary")
-            with gr.Accordion("Numbers (JSON)", open=False):
-                data = gr.JSON(label="Numbers", elem_id="reconstruct-json")
+            info = gr.Markdown(t("rec_prompt"), label=t("summary"), elem_id="reconstruct-summary")
+            upload = gr.File(
+                label=t("upload"), file_types=["image"], type="filepath", height=140,
+                elem_id="upload",
+            )  # fmt: skip
+            with gr.Accordion(t("numbers_json"), open=False):
+                data = gr.JSON(label=t("numbers"), elem_id="reconstruct-json")
     gallery = gr.Gallery(
         value=[(str(p), p.stem.split("-", 2)[-1]) for p in example_paths()],  # caption: the class
-        label="Examples (test images): click one", columns=12, rows=1, height=120, allow_preview=False,
+        label=t("examples"), columns=12, rows=1, height=120, allow_preview=False,
         object_fit="contain", elem_id="examples",
     )  # fmt: skip
     last = gr.State(None)
@@ -116,7 +106,7 @@ def build(app: AppState) -> None:
 
     def show(x: np.ndarray | None, entry: ModelEntry, request: gr.Request) -> tuple[Any, ...]:
         """Render a new input and keep it in the session: the Embeddings tab puts it on its maps."""
-        out = render(x, entry)
+        out = render(x, entry, lang_of(request))
         app.session(request).last_input = out[3]
         return out
 
@@ -126,7 +116,7 @@ def build(app: AppState) -> None:
             entry = app.resolve(request, model)
             return show(preprocess(value, entry.checkpoint.dataset), entry, request)
         except FmaeError as exc:
-            raise user_error(exc) from None
+            raise user_error(exc, lang_of(request)) from None
 
     def reconstruct_upload(path: str | None, model: str | None, request: gr.Request) -> tuple[Any, ...]:
         """Uploaded image file -> outputs; a bad file gets a clear message."""
@@ -134,20 +124,21 @@ def build(app: AppState) -> None:
             entry = app.resolve(request, model)
             return show(preprocess(path, entry.checkpoint.dataset) if path else None, entry, request)
         except FmaeError as exc:
-            raise user_error(exc) from None
+            raise user_error(exc, lang_of(request)) from None
 
     def reconstruct_example(model: str | None, evt: gr.SelectData, request: gr.Request) -> tuple[Any, ...]:
         paths = example_paths()
         if not 0 <= evt.index < len(paths):
-            raise gr.Error("No such example.")
+            raise gr.Error(tr(lang_of(request), "no_example"))
         return reconstruct_upload(str(paths[evt.index]), model, request)
 
     def reanalyze(x: np.ndarray | None, model: str | None, request: gr.Request) -> tuple[Any, ...]:
         """Another model was picked: explain the last input again."""
         try:
-            return render(None if x is None else np.asarray(x, dtype=np.float32), app.resolve(request, model))
+            x = None if x is None else np.asarray(x, dtype=np.float32)
+            return render(x, app.resolve(request, model), lang_of(request))
         except FmaeError as exc:
-            raise user_error(exc) from None
+            raise user_error(exc, lang_of(request)) from None
 
     sketch.change(
         reconstruct_sketch,

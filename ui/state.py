@@ -18,7 +18,6 @@ Tab builders receive one ``AppState`` and use:
 from __future__ import annotations
 
 import atexit
-import errno
 import hashlib
 import math
 import os
@@ -28,9 +27,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from fmae.errors import FmaeError
 from fmae.models import save_assets, save_checkpoint
 from fmae.session import ModelEntry, Session, SessionStore, ShippedModels, resolve
+from ui.i18n import error_text, tr
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFERRED_DEFAULTS = ("fashion-conv", "fashion-mlp", "mnist-conv")
@@ -105,6 +104,10 @@ class AppState:
             out += [(f"{n} ({session.get_model(n).source})", n) for n in session.model_names()]
         return out
 
+    def choice_names(self, session: Session | None = None) -> list[str]:
+        """The names a visitor may pick: shipped models, then the session's own."""
+        return [name for _, name in self.choices(session)]
+
     def picker_update(self, session: Session, value: str | None = None) -> dict:
         """A ``gr.update`` for ``app.picker`` listing the session's choices."""
         return gr.update(
@@ -139,30 +142,26 @@ class AppState:
         return folder
 
 
-def user_error(exc: Exception) -> gr.Error:
-    """Our exception -> a ``gr.Error`` showing its message (never a traceback; OSErrors without paths)."""
-    if isinstance(exc, FmaeError | ValueError):
-        return gr.Error(str(exc))
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return gr.Error("The server's disk is full, so nothing can be saved now; please try again later.")
-    if isinstance(exc, OSError):
-        return gr.Error(f"A file operation failed on the server ({exc.strerror or type(exc).__name__}).")
-    return gr.Error(f"Unexpected error: {type(exc).__name__}")
+def user_error(exc: Exception, lang: str = "en") -> gr.Error:
+    """Our exception -> a ``gr.Error`` showing its message in ``lang`` (``ui.i18n.lang_of(request)``);
+    never a traceback, OSErrors without paths."""
+    return gr.Error(error_text(exc, lang))
 
 
-def model_info(entry: ModelEntry) -> str:
+def model_info(entry: ModelEntry, lang: str = "en") -> str:
     """One line about a model for the header: type, sizes, dataset and test error."""
     cfg = entry.checkpoint.config
-    sizes = ", ".join(
-        f"{k.removesuffix('_dim')} {v}"
+    sizes = ", " if lang == "en" else "、"
+    sizes = sizes.join(
+        tr(lang, f"size_{k.removesuffix('_dim')}", v=v)
         for k, v in cfg.items()
         if k in ("latent_dim", "hidden_dim", "channels")
     )
     metrics = entry.checkpoint.metrics
     value = metrics.get("test_mse")
     finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    mse = f"; test MSE {value:.4f}" if finite else ""  # never a NaN shown
-    dataset = {"fashion": "Fashion-MNIST", "mnist": "MNIST digits"}.get(
-        entry.checkpoint.dataset, entry.checkpoint.dataset
-    )
-    return f"**{entry.name}**: {cfg['model_type']} autoencoder ({sizes}) for {dataset}{mse}."
+    mse = tr(lang, "model_mse", mse=value) if finite else ""  # never a NaN shown
+    dataset = entry.checkpoint.dataset
+    dataset = tr(lang, f"ds_{dataset}") if dataset in ("fashion", "mnist") else dataset
+    kind = cfg["model_type"]
+    return tr(lang, "model_info", name=entry.name, kind=kind, sizes=sizes, dataset=dataset, mse=mse)

@@ -13,6 +13,7 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Iterator
+from typing import Any
 
 import gradio as gr
 import numpy as np
@@ -38,6 +39,7 @@ from fmae.training import (
     result_notes,
     train,
 )
+from ui.i18n import lang_of, t, tr
 from ui.state import AppState, user_error
 
 LIMITS = {"epochs": 20, "train_size": 60_000, "batch_size": 1024, "hidden_dim": 1024, "latent_dim": 64}
@@ -47,22 +49,28 @@ CURVE_EVERY_S = 1.5
 MAX_LOG_LINES = 300
 N_GRID = 10
 SKIP = gr.skip  # leave an output as it is
+#: the settings a visitor starts with (a link's settings replace them: ui/links.py)
+DEFAULTS = {
+    "dataset": "fashion", "model_type": "mlp", "epochs": 2, "batch_size": 64, "lr": 1e-3, "latent_dim": 10,
+    "hidden_dim": 128, "seed": 0, "train_size": 20_000,
+}  # fmt: skip
+BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 
 
-def check_limits(cfg: TrainConfig, train_size: int) -> None:
-    """Raise ValueError when a setting is beyond what this server allows per run."""
+def check_limits(cfg: TrainConfig, train_size: int, lang: str = "en") -> None:
+    """Raise ValueError (its message in ``lang``) when a setting is beyond what this server allows per run."""
     checks = [
         ("epochs", cfg.epochs, 1, LIMITS["epochs"]),
-        ("train subset size", train_size, 64, LIMITS["train_size"]),
-        ("batch size", cfg.batch_size, 1, LIMITS["batch_size"]),
-        ("hidden size", cfg.hidden_dim, 1, LIMITS["hidden_dim"]),
-        ("latent size", cfg.latent_dim, 1, LIMITS["latent_dim"]),
+        ("train_size", train_size, 64, LIMITS["train_size"]),
+        ("batch_size", cfg.batch_size, 1, LIMITS["batch_size"]),
+        ("hidden_size", cfg.hidden_dim, 1, LIMITS["hidden_dim"]),
+        ("latent_size", cfg.latent_dim, 1, LIMITS["latent_dim"]),
     ]
     for name, value, low, high in checks:
         if not low <= value <= high:
-            raise ValueError(f"{name} must be between {low} and {high} on this server (got {value})")
+            raise ValueError(tr(lang, "limit", name=tr(lang, name), low=low, high=high, value=value))
     if not 0 < cfg.lr <= 0.1:
-        raise ValueError(f"learning rate must be in (0, 0.1] (got {cfg.lr})")
+        raise ValueError(tr(lang, "limit_lr", value=cfg.lr))
 
 
 class RunView:
@@ -141,13 +149,14 @@ def stream_training(app: AppState, request: gr.Request, cfg: TrainConfig, train_
     Frames go out at most every UI_EVERY_S seconds (the loss curve every CURVE_EVERY_S), so the
     run advances only while Gradio consumes them: an abandoned run stops by itself.
     """
-    check_limits(cfg, train_size)
+    lang = lang_of(request)
+    check_limits(cfg, train_size, lang)
     cfg.validate()
-    yield "Loading the dataset…", "", SKIP(), SKIP(), SKIP()
+    yield tr(lang, "loading"), "", SKIP(), SKIP(), SKIP()
     try:
         train_ds, test_ds = load_dataset(cfg.dataset, "train"), load_dataset(cfg.dataset, "test")
     except FmaeError as exc:
-        yield f"**Cannot train:** {exc}", SKIP(), SKIP(), SKIP(), SKIP()
+        yield tr(lang, "cannot_train", why=exc), SKIP(), SKIP(), SKIP(), SKIP()
         raise
     sid, session = app.session_id(request), app.session(request)
     view = RunView(test_ds)
@@ -158,7 +167,7 @@ def stream_training(app: AppState, request: gr.Request, cfg: TrainConfig, train_
         return session.stop_requested.is_set() or time.monotonic() > deadline or gone
 
     model = initial_model(cfg)  # the weights train() would start from itself
-    yield "Measuring the untrained model…", SKIP(), SKIP(), SKIP(), SKIP()
+    yield tr(lang, "measuring_untrained"), SKIP(), SKIP(), SKIP(), SKIP()
     view.on_start(image_losses(model, test_ds.images)[0])
     last_ui = last_curve = 0.0
     done, grid = None, SKIP()
@@ -171,12 +180,13 @@ def stream_training(app: AppState, request: gr.Request, cfg: TrainConfig, train_
             view.on_step(ev)
             if now - last_ui < UI_EVERY_S:
                 continue
-            rate = f"{ev.samples_per_s:.0f} images/s"
-            status = f"Training: epoch {ev.epoch}/{ev.epochs}, step {ev.step}/{ev.steps}, {rate}"
+            at = {"epoch": ev.epoch, "epochs": ev.epochs, "step": ev.step, "steps": ev.steps}
+            status = tr(lang, "training_step", rate=ev.samples_per_s, **at)
         else:
             view.on_epoch(ev)
             grid, last_curve = view.grid(ev.model), 0.0
-            status = f"Epoch {ev.epoch}/{ev.epochs} done: test BCE {ev.test_bce:.4f}, MSE {ev.test_mse:.4f}"
+            at = {"epoch": ev.epoch, "epochs": ev.epochs, "bce": ev.test_bce, "mse": ev.test_mse}
+            status = tr(lang, "epoch_done", **at)
         app.store.get(sid)  # a session that is training is not idle
         curve = SKIP()
         if now - last_curve >= CURVE_EVERY_S:
@@ -184,7 +194,7 @@ def stream_training(app: AppState, request: gr.Request, cfg: TrainConfig, train_
         yield status, view.log(), curve, grid, SKIP()
         last_ui, grid = now, SKIP()
     if done is None or not done.history["step_loss"]:
-        yield "Stopped before the first step: no model.", view.log(), SKIP(), SKIP(), SKIP()
+        yield tr(lang, "no_first_step"), view.log(), SKIP(), SKIP(), SKIP()
         return
     why = "time limit reached" if time.monotonic() > deadline else "stopped" if done.stopped else "done"
     kept = f"; kept the weights after step {done.kept_step}" if done.kept_step else ""
@@ -194,66 +204,67 @@ def stream_training(app: AppState, request: gr.Request, cfg: TrainConfig, train_
         (head, text), *_ = result_notes(done, None)
         yield f"**{head}.** {text}", view.log(), view.curve(), SKIP(), SKIP()
         return
-    yield "Measuring test-set errors and the PCA baseline…", view.log(), view.curve(), SKIP(), SKIP()
+    yield tr(lang, "measuring_test"), view.log(), view.curve(), SKIP(), SKIP()
     try:
         entry = finish(cfg, done, min(train_size, len(train_ds)), test_ds)
     except NonFiniteError as exc:
-        yield f"**No model kept:** {exc}", view.log(), SKIP(), SKIP(), SKIP()
+        yield tr(lang, "no_model_kept", why=exc), view.log(), SKIP(), SKIP(), SKIP()
         return
     name, picker = app.add_model(request, entry.name, entry)
-    yield outcome(why, done, entry, name), view.log(), view.curve(), view.grid(entry.checkpoint.model), picker
+    final = outcome(why, done, entry, name, lang)
+    yield final, view.log(), view.curve(), view.grid(entry.checkpoint.model), picker
 
 
-def outcome(why: str, done: DoneEvent, entry: ModelEntry, name: str) -> str:
-    """The final status: what happened (done, stopped, diverged, collapsed) and the model kept."""
+def outcome(why: str, done: DoneEvent, entry: ModelEntry, name: str, lang: str = "en") -> str:
+    """The final status: what happened (done, stopped, diverged, collapsed) and the model kept
+    (the notes on divergence and collapse are fmae.training's, in English)."""
     notes = result_notes(done, entry.checkpoint.info["code_spread"])
     mse = entry.checkpoint.metrics["test_mse"]
-    kept = f"Model **`{name}`** is now your current model (see the Reconstruct tab); test MSE {mse:.4f}."
+    kept = tr(lang, "kept", name=name, mse=mse)
+    why = tr(lang, {"done": "why_done", "stopped": "why_stopped"}.get(why, "why_time"))
     if not notes:
-        return f"**Training {why}.** {kept} Save it with the button below."
+        return tr(lang, "trained", why=why, kept=kept)
     if not done.diverged:  # collapsed only
-        notes[0] = (f"Training {why}, but the model has collapsed", notes[0][1])
+        notes[0] = (tr(lang, "collapsed_head", why=why), notes[0][1])
     return " ".join([*(f"**{head}.** {text}" for head, text in notes), kept])
 
 
-def build(app: AppState) -> None:
-    """Lay out the tab inside the current ``gr.Tab`` and wire its events."""
-    gr.Markdown(
-        "Train an autoencoder on this server. One run at a time: if another visitor is training, you wait "
-        f"in the queue. At most {LIMITS['epochs']} epochs and {int(MAX_SECONDS // 60)} minutes per run."
-    )
+def setting_kwargs(name: str, key: str) -> dict[str, Any]:
+    """A setting's default value, translated label (text key ``key``) and elem_id (``train-<name>``)."""
+    return {"value": DEFAULTS[name], "label": t(key), "elem_id": f"train-{name.replace('_', '-')}"}
+
+
+def build(app: AppState) -> dict[str, gr.components.Component]:
+    """Lay out the tab inside the current ``gr.Tab`` and wire its events; returns the settings'
+    components by name (``DEFAULTS``' keys: a link sets them)."""
+    gr.Markdown(t("train_help", epochs=LIMITS["epochs"], minutes=int(MAX_SECONDS // 60)))
+    labelled = setting_kwargs
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            dataset = gr.Radio(["fashion", "mnist"], value="fashion", label="Dataset")
-            model_type = gr.Radio(["mlp", "conv"], value="mlp", label="Architecture")
-            epochs = gr.Slider(1, LIMITS["epochs"], value=2, step=1, label="Epochs")
-            batch = gr.Dropdown([16, 32, 64, 128, 256, 512, 1024], value=64, label="Batch size")
-            lr = gr.Number(1e-3, label="Learning rate (Adam)", minimum=1e-6, maximum=0.1)
-            latent = gr.Slider(1, LIMITS["latent_dim"], value=10, step=1, label="Latent size")
-            hidden = gr.Slider(16, LIMITS["hidden_dim"], value=128, step=16, label="Hidden size")
-            seed = gr.Number(0, label="Seed", precision=0)
-            size = gr.Slider(1000, LIMITS["train_size"], value=20_000, step=1000, label="Training images")
+            dataset = gr.Radio([(t(v), v) for v in ("fashion", "mnist")], **labelled("dataset", "dataset"))
+            arch = [(t(v), v) for v in ("mlp", "conv")]
+            model_type = gr.Radio(arch, **labelled("model_type", "architecture"))
+            epochs = gr.Slider(1, LIMITS["epochs"], step=1, **labelled("epochs", "epochs"))
+            batch = gr.Dropdown(list(BATCH_SIZES), **labelled("batch_size", "batch_size"))
+            lr = gr.Number(minimum=1e-6, maximum=0.1, **labelled("lr", "lr"))
+            latent = gr.Slider(1, LIMITS["latent_dim"], step=1, **labelled("latent_dim", "latent_size"))
+            hidden = gr.Slider(16, LIMITS["hidden_dim"], step=16, **labelled("hidden_dim", "hidden_size"))
+            seed = gr.Number(precision=0, **labelled("seed", "seed"))
+            size = gr.Slider(1000, LIMITS["train_size"], step=1000, **labelled("train_size", "train_size"))
             with gr.Row():
-                start = gr.Button("Start", variant="primary", elem_id="train-start")
-                stop = gr.Button("Stop", variant="stop", elem_id="train-stop")
-        with gr.Column(scale=2):
-            status = gr.Markdown(
-                "Set the options and press **Start**.", label="Status", elem_id="train-status"
-            )
-            log = gr.Textbox(label="Log", lines=10, max_lines=10, autoscroll=True, elem_id="train-log")
+                start = gr.Button(t("start"), variant="primary", elem_id="train-start")
+                stop = gr.Button(t("stop"), variant="stop", elem_id="train-stop")
+        with gr.Column(scale=2, min_width=300):
+            status = gr.Markdown(t("train_ready"), label=t("status"), elem_id="train-status")
+            log = gr.Textbox(label=t("log"), lines=10, max_lines=10, autoscroll=True, elem_id="train-log")
             curve = gr.LinePlot(  # a shown label pushes the legend out of the box: title instead
-                x="step", y="loss", color="series", y_title="BCE per pixel", title="Loss", label="Loss",
+                x="step", y="loss", color="series", y_title=t("loss_axis"), title=t("loss"), label=t("loss"),
                 show_label=False, height=280, elem_id="train-curve",
             )  # fmt: skip
-            grid = gr.Image(
-                label="Test images (top) and reconstructions (bottom), each epoch", format="png",
-                interactive=False, elem_id="train-grid",
-            )  # fmt: skip
+            grid = gr.Image(label=t("train_grid"), format="png", interactive=False, elem_id="train-grid")
             with gr.Row():
-                save = gr.Button("Save as checkpoint", elem_id="train-save")
-                download = gr.DownloadButton(
-                    "Download checkpoint (zip)", value=None, elem_id="train-download"
-                )
+                save = gr.Button(t("save"), elem_id="train-save")
+                download = gr.DownloadButton(t("download"), value=None, elem_id="train-download")
 
     def train_model(
         dataset: str, model_type: str, epochs: float, batch_size: float, lr: float, latent_dim: float,
@@ -265,7 +276,7 @@ def build(app: AppState) -> None:
             session.pending_runs = max(0, session.pending_runs - 1)
             if session.stop_requested.is_set():  # Stop was pressed while this run waited in the queue
                 session.stop_requested.clear()
-                yield "Stopped before it started.", SKIP(), SKIP(), SKIP(), SKIP()
+                yield tr(lang_of(request), "not_started"), SKIP(), SKIP(), SKIP(), SKIP()
                 return
             session.running = True
         cfg = TrainConfig(
@@ -276,7 +287,7 @@ def build(app: AppState) -> None:
         try:
             yield from stream_training(app, request, cfg, int(train_size))
         except (FmaeError, ValueError) as exc:
-            raise user_error(exc) from None
+            raise user_error(exc, lang_of(request)) from None
         finally:
             with session.lock:
                 session.running = False
@@ -290,7 +301,7 @@ def build(app: AppState) -> None:
 
     def stop_training(request: gr.Request) -> str:
         """Ask this session's training to stop; it ends within one step."""
-        return "Stopping…" if app.session(request).request_stop() else "Nothing is training in this session."
+        return tr(lang_of(request), "stopping" if app.session(request).request_stop() else "nothing_training")
 
     def save_model(model: str | None, request: gr.Request) -> tuple[str, str]:
         """Save the picked model as a checkpoint folder and offer it as a zip."""
@@ -299,8 +310,8 @@ def build(app: AppState) -> None:
             zip_base = app.session_dir(request) / "downloads" / folder.name
             zip_path = shutil.make_archive(str(zip_base), "zip", root_dir=folder.parent, base_dir=folder.name)
         except (FmaeError, ValueError, OSError) as exc:  # a full disk while zipping too
-            raise user_error(exc) from None
-        return f"Saved **`{folder.name}`** as a checkpoint folder: download it with the button.", zip_path
+            raise user_error(exc, lang_of(request)) from None
+        return tr(lang_of(request), "saved", name=folder.name), zip_path
 
     inputs = [dataset, model_type, epochs, batch, lr, latent, hidden, seed, size]
     outputs = [status, log, curve, grid, app.picker]
@@ -316,3 +327,4 @@ def build(app: AppState) -> None:
     queued.then(train_model, inputs, outputs, api_name="train", concurrency_limit=1, concurrency_id="train")
     stop.click(stop_training, None, status, api_name="stop_training", concurrency_limit=None, queue=False)
     save.click(save_model, [app.picker], [status, download], api_name="save_checkpoint", concurrency_limit=2)
+    return dict(zip(DEFAULTS, inputs, strict=True))

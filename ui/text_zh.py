@@ -1,0 +1,190 @@
+"""The app's own text in Simplified Chinese (same keys as ui/text_en.py; see ui/i18n.py).
+
+Dataset, model and method names (Fashion-MNIST, MNIST, PCA, t-SNE, MLP) and the training log's
+lines (the tutorial's own format) stay as they are."""
+
+UI = {
+    # header
+    "title": "fmae：Fashion-MNIST 自编码器工作室",
+    "intro": (
+        "# fmae：Fashion-MNIST 自编码器工作室\n"
+        "画一件衣服（或一个数字），或者上传一张图片，看看自编码器如何把它压缩成一个很小的潜在编码；"
+        "训练你自己的模型；并与 PCA 比较。"
+    ),
+    "model": "模型",
+    "model_info": "模型信息",
+    "copy_link": "复制链接",
+    "link_box": "本页链接：模型、标签页和训练设置",
+    "tab_train": "训练",
+    "tab_reconstruct": "重建",
+    "tab_embeddings": "嵌入",
+    "tab_hub": "Hub",
+    # Reconstruct tab
+    "rec_help": (
+        "用鼠标或手指在白色画布上作画，画的内容要像模型的数据集：Fashion-MNIST 模型画一件衣物，"
+        "MNIST 模型画一个数字。重建结果会随着你的绘画实时更新；画布工具栏里有撤销和清除。"
+    ),
+    "rec_prompt": "在画布上**画点什么**，或者上传一张图片，或者点击下面的示例。",
+    "draw_here": "在这里画",
+    "upload": "……或上传一张图片",
+    "rec_figure": "模型输入、重建结果、误差、PCA 与潜在编码",
+    "summary": "摘要",
+    "numbers_json": "数值（JSON）",
+    "numbers": "数值",
+    "examples": "示例（测试集图片）：点击任意一张",
+    # Train tab
+    "train_help": (
+        "在这台服务器上训练一个自编码器。同一时间只运行一个训练：如果其他访客正在训练，你需要排队等待。"
+        "每次训练最多 {epochs} 轮、{minutes} 分钟。"
+    ),
+    "dataset": "数据集",
+    "fashion": "Fashion-MNIST（服饰）",
+    "mnist": "MNIST（手写数字）",
+    "architecture": "网络结构",
+    "mlp": "MLP（全连接）",
+    "conv": "卷积网络",
+    "epochs": "训练轮数",
+    "batch_size": "批大小",
+    "lr": "学习率（Adam）",
+    "latent_size": "潜在维度",
+    "hidden_size": "隐藏层大小",
+    "seed": "随机种子",
+    "train_size": "训练图片数",
+    "start": "开始",
+    "stop": "停止",
+    "train_ready": "设置好选项后按 **开始**。",
+    "status": "状态",
+    "log": "日志",
+    "loss": "损失",
+    "loss_axis": "每像素 BCE",
+    "train_grid": "测试图片（上）与重建结果（下），每轮更新",
+    "save": "保存为检查点",
+    "download": "下载检查点（zip）",
+    # Embeddings tab
+    "embed_help": (
+        "每张测试图片是一个点：它的潜在编码被各个方法压缩到二维。把鼠标移到点上可以看到图片、类别和测试集编号。"
+        "标题给出拟合用时；标题下方是这张图的可信度（k=10），以及图上的 kNN(5) 准确率和完整潜在空间中的 "
+        "kNN 准确率。你在**重建**标签页最近一次画的或上传的图片显示为金色星星。"
+        "内置模型会立刻显示预先计算好的 {n} 个点的图；其他设置需要测试集，要花几秒钟（t-SNE 最慢）。"
+    ),
+    "methods": "方法",
+    "points": "测试点数量",
+    "compute": "计算",
+    "embed_open": "打开这个标签页即可看到这些图。",
+    "nearest": "与你的画最接近的 {n} 张测试图片（在潜在空间中）",
+    "maps": "图",
+    "walk_help": (
+        "### 在潜在空间中漫步\n在两张测试图片之间插值（把鼠标移到点上可看到编号；-1 表示你的画），"
+        "或者沿模型编码的几个主方向移动。"
+    ),
+    "point_a": "A：测试图片编号（-1：你的画）",
+    "point_b": "B：测试图片编号",
+    "steps": "步数",
+    "interpolate": "从 A 插值到 B",
+    "strip": "A、解码出的中间步骤、B",
+    "direction": "方向 {i}（以标准差计）",
+    "decoded": "解码结果",
+    # Hub tab
+    "hub_help": (
+        "把上面选中的模型推送到你在 [Hugging Face Hub](https://huggingface.co) 上的模型仓库，"
+        "或者拉取任意 fmae 检查点：只下载 safetensors 权重和配置，使用前会先检查（pickle 文件一律拒绝）。"
+        "拉取的模型会加入你的会话并成为当前模型。"
+    ),
+    "hub_token": "Hugging Face 令牌",
+    "hub_token_placeholder": "hf_…（留空：在允许的情况下使用服务器的 HF_TOKEN）",
+    "hub_token_info": "只用于这一次请求，绝不保存或显示。推送需要写权限。",
+    "hub_push_title": "### 推送选中的模型",
+    "hub_repo": "仓库 ID",
+    "hub_private": "私有仓库",
+    "hub_message": "提交说明",
+    "hub_push": "推送",
+    "hub_pull_title": "### 拉取模型",
+    "hub_revision": "版本",
+    "hub_revision_placeholder": "main（或分支名、提交 ID）",
+    "hub_pull": "拉取",
+}
+
+MESSAGES = {
+    # header and links
+    "no_model": "还没有模型。",
+    "model_info": "**{name}**：用于 {dataset} 的 {kind} 自编码器（{sizes}）{mse}。",
+    "model_mse": "；测试集 MSE {mse:.4f}",
+    "size_latent": "潜在 {v}",
+    "size_hidden": "隐藏 {v}",
+    "size_channels": "通道 {v}",
+    "ds_fashion": "Fashion-MNIST",
+    "ds_mnist": "MNIST 手写数字",
+    "link_session_model": (
+        "链接里的模型 `{name}` 不在这台服务器上：在网页上训练或拉取的模型只存在于那位访客的会话中。"
+        "现在显示内置模型 `{fallback}`。"
+    ),
+    "link_train_hint": "训练标签页已填好链接中的设置：按 **开始** 就能训练一个同样的模型。",
+    "link_ignored": "链接中这些设置无效，已忽略：{items}。",
+    "link_bad_value": "{name}={value}（应为{why}）",
+    "link_copied": "链接已复制：打开它会显示同样的模型、标签页和训练设置。",
+    "link_own_model": (
+        "链接里的 `{name}` 只存在于你的会话中：别人打开时会看到内置模型 `{fallback}`，以及你的训练设置。"
+    ),
+    "why_choice": " {choices} 之一",
+    "why_range": " {low} 到 {high}",
+    "why_step": " {low} 到 {high} 之间 {step} 的倍数",
+    "why_lr": "大于 0、不超过 0.1 的数",
+    # Reconstruct tab
+    "prompt": "在画布上**画点什么**，或者上传一张图片，或者点击下面的示例。",
+    "rec_mse": "**重建 MSE {mse:.4f}**（784 个像素的平均值；模型 `{name}`）。",
+    "rec_percentile": "这个误差比 {p:.1f}% 的 {dataset} 测试图片的误差都大。",
+    "rec_pca_better": "用同样 {k} 个成分的 PCA：MSE {mse:.4f}（自编码器更好）。",
+    "rec_pca_worse": "用同样 {k} 个成分的 PCA：MSE {mse:.4f}（自编码器更差）。",
+    "rec_latent": "潜在编码（{n} 个数）：[{code}]",
+    "no_example": "没有这个示例。",
+    # Train tab
+    "loading": "正在加载数据集…",
+    "cannot_train": "**无法训练：** {why}",
+    "measuring_untrained": "正在测量未训练的模型…",
+    "training_step": "训练中：第 {epoch}/{epochs} 轮，第 {step}/{steps} 步，每秒 {rate:.0f} 张图片",
+    "epoch_done": "第 {epoch}/{epochs} 轮完成：测试集 BCE {bce:.4f}，MSE {mse:.4f}",
+    "no_first_step": "在第一步之前就停止了：没有模型。",
+    "measuring_test": "正在测量测试集误差和 PCA 基线…",
+    "no_model_kept": "**没有保留模型：** {why}",
+    "why_done": "完成",
+    "why_stopped": "已停止",
+    "why_time": "已到时间上限",
+    "kept": "模型 **`{name}`** 现在是你的当前模型（见重建标签页）；测试集 MSE {mse:.4f}。",
+    "trained": "**训练{why}。** {kept} 可以用下面的按钮保存它。",
+    "collapsed_head": "训练{why}，但模型已经坍缩",
+    "stopping": "正在停止…",
+    "nothing_training": "这个会话中没有正在进行的训练。",
+    "not_started": "在开始之前就停止了。",
+    "saved": "已把 **`{name}`** 保存为检查点文件夹：用按钮下载它。",
+    "limit": "在这台服务器上，{name}必须在 {low} 到 {high} 之间（现在是 {value}）",
+    "limit_lr": "学习率必须在 (0, 0.1] 之内（现在是 {value}）",
+    "epochs": "训练轮数",
+    "train_size": "训练子集大小",
+    "batch_size": "批大小",
+    "hidden_size": "隐藏层大小",
+    "latent_size": "潜在维度",
+    # Embeddings tab
+    "embed_head": "**{name}**，{n} 个测试点，随机种子 {seed}：{maps}；{seconds:.2f} 秒。",
+    "embed_failed": "**{label} 失败**：{why}",
+    "embed_absent": "尚未计算：{labels}。请按 **计算**。",
+    "embed_strip": (
+        "这个模型的编码只沿一个方向变化（例如潜在维度为 1），二维方法没有什么可排列的："
+        "每张图都是一条带，x 是沿该方向的编码，y 是一点随机抖动。"
+    ),
+    "embed_star": "金色星星是你的画；下面是与它最接近的测试图片。",
+    "embed_no_star": "在**重建**标签页画点什么或上传图片，就能在图上看到它。",
+    "src_shipped": "内置",
+    "src_cached": "已缓存",
+    "src_computed": "新计算",
+    # errors
+    "err_disk_full": "服务器磁盘已满，现在无法保存任何东西；请稍后再试。",
+    "err_file": "服务器上的文件操作失败（{why}）。",
+    "err_unexpected": "意外错误：{kind}",
+    "err_generic": "出错了：{message}",
+    "err_image": "无法使用这张图片：{message}",
+    "err_data": "数据集不可用：{message}",
+    "err_checkpoint": "检查点有问题：{message}",
+    "err_hub": "Hugging Face Hub 操作失败：{message}",
+    "err_unknown_model": "未知模型 '{name}'；可用的模型：{known}。",
+    "err_no_model": "还没有可用的模型：请先在训练标签页训练一个。",
+}
