@@ -30,6 +30,7 @@ from fmae.hub import pull_checkpoint, push_checkpoint, resolve_token, scrub, val
 from fmae.models import Checkpoint, ModelAssets, load_assets, load_checkpoint
 from fmae.session import ModelEntry
 from fmae.training import compute_assets, dataset_pca
+from ui.i18n import t
 from ui.state import AppState, user_error
 
 log = logging.getLogger(__name__)
@@ -41,16 +42,6 @@ PUSH_STEPS = {
     "uploading": (0.5, None),
     "pushed": (1.0, "pushed"),
 }
-HELP = (
-    "Push the model picked above to a model repo of yours on the [Hugging Face Hub](https://huggingface.co), "
-    "or pull any fmae checkpoint: only safetensors weights and their config are downloaded, checked "
-    "before use (pickle files are refused). A pulled model joins your session and becomes the current one."
-)
-SIGNIN_HELP = "Signed in, you push to your own account (USERNAME/fmae-MODEL) without pasting a token."
-DUPLICATE_HELP = (
-    "This Space trains one model at a time for all its visitors. A class (or anyone who wants to train "
-    "without waiting) can duplicate it: each copy has its own training slot, hardware and secrets."
-)
 
 
 def oauth_enabled() -> bool:
@@ -200,42 +191,42 @@ def pull_model(
 
 def build(app: AppState) -> None:
     """Lay out the Hub tab inside the current ``gr.Tab`` and wire its events (``hub_push``, ``hub_pull``)."""
-    gr.Markdown(HELP)
+    gr.Markdown(t("hub_help"))  # HELP, SIGNIN_HELP, ... in English and Chinese: ui/text_en.py, ui/text_zh.py
     signin = oauth_enabled()
     if signin or get_space():  # sign-in and the duplicate button only mean something on a Space
         with gr.Row(elem_id="hub-account"):  # columns: on a phone they stack
             if signin:
                 with gr.Column(min_width=260):
                     gr.LoginButton(size="md", scale=0, elem_id="hub-login")
-                    gr.Markdown(SIGNIN_HELP, elem_id="hub-login-help")
+                    gr.Markdown(t("hub_signin_help"), elem_id="hub-login-help")
             with gr.Column(min_width=260):
-                gr.DuplicateButton("Duplicate this Space", size="md", elem_id="hub-duplicate")
-                gr.Markdown(DUPLICATE_HELP, elem_id="hub-duplicate-help")
-    fallback = "your sign-in, else the server's HF_TOKEN" if signin else "the server's HF_TOKEN"
+                gr.DuplicateButton(t("hub_duplicate"), size="md", elem_id="hub-duplicate")
+                gr.Markdown(t("hub_duplicate_help"), elem_id="hub-duplicate-help")
+    when = "_signin" if signin else ""
     token = gr.Textbox(
-        label="Hugging Face token", type="password", elem_id="hub-token",
-        placeholder=f"hf_… (empty: {fallback}, where allowed)",
-        info="Used for this request only; never stored or shown. Pushing needs write access."
-        + (" Signed in with Hugging Face? Leave it empty." if signin else ""),
+        label=t("hub_token"), type="password", elem_id="hub-token",
+        placeholder=t("hub_token_placeholder" + when), info=t("hub_token_info" + when),
     )  # fmt: skip
     with gr.Row():
         with gr.Column():
-            gr.Markdown("### Push the picked model")
-            hint = "username/fmae-mlp" + (" (empty and signed in: USERNAME/fmae-MODEL)" if signin else "")
-            push_repo = gr.Textbox(label="Repo id", placeholder=hint, elem_id="hub-push-repo")
-            private = gr.Checkbox(label="Private repo", value=False, elem_id="hub-private")
+            gr.Markdown(t("hub_push_title"))
+            hint = t("hub_repo_hint_signin") if signin else "username/fmae-mlp"
+            push_repo = gr.Textbox(label=t("hub_repo"), placeholder=hint, elem_id="hub-push-repo")
+            private = gr.Checkbox(label=t("hub_private"), value=False, elem_id="hub-private")
             message = gr.Textbox(
-                label="Commit message", placeholder="Upload fmae checkpoint", elem_id="hub-message"
+                label=t("hub_message"), placeholder="Upload fmae checkpoint", elem_id="hub-message"
             )
-            push = gr.Button("Push", variant="primary", elem_id="hub-push")
+            push = gr.Button(t("hub_push"), variant="primary", elem_id="hub-push")
             push_status = gr.Markdown(elem_id="hub-push-status")
         with gr.Column():
-            gr.Markdown("### Pull a model")
-            pull_repo = gr.Textbox(label="Repo id", placeholder="username/fmae-mlp", elem_id="hub-pull-repo")
-            revision = gr.Textbox(
-                label="Revision", placeholder="main (or a branch or commit id)", elem_id="hub-rev"
+            gr.Markdown(t("hub_pull_title"))
+            pull_repo = gr.Textbox(
+                label=t("hub_repo"), placeholder="username/fmae-mlp", elem_id="hub-pull-repo"
             )
-            pull = gr.Button("Pull", variant="primary", elem_id="hub-pull")
+            revision = gr.Textbox(
+                label=t("hub_revision"), placeholder=t("hub_revision_placeholder"), elem_id="hub-rev"
+            )
+            pull = gr.Button(t("hub_pull"), variant="primary", elem_id="hub-pull")
             pull_status = gr.Markdown(elem_id="hub-pull-status")
 
     def hub_push(

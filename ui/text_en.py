@@ -92,9 +92,23 @@ UI = {
         "and their config are downloaded, checked before use (pickle files are refused). A pulled model "
         "joins your session and becomes the current one."
     ),
+    "hub_signin_help": (
+        "Signed in, you push to your own account (USERNAME/fmae-MODEL) without pasting a token."
+    ),
+    "hub_duplicate": "Duplicate this Space",
+    "hub_duplicate_help": (
+        "This Space trains one model at a time for all its visitors. A class (or anyone who wants to train "
+        "without waiting) can duplicate it: each copy has its own training slot, hardware and secrets."
+    ),
     "hub_token": "Hugging Face token",
     "hub_token_placeholder": "hf_… (empty: the server's HF_TOKEN, where allowed)",
+    "hub_token_placeholder_signin": "hf_… (empty: your sign-in, else the server's HF_TOKEN, where allowed)",
     "hub_token_info": "Used for this request only; never stored or shown. Pushing needs write access.",
+    "hub_token_info_signin": (
+        "Used for this request only; never stored or shown. Pushing needs write access. "
+        "Signed in with Hugging Face? Leave it empty."
+    ),
+    "hub_repo_hint_signin": "username/fmae-mlp (empty and signed in: USERNAME/fmae-MODEL)",
     "hub_push_title": "### Push the picked model",
     "hub_repo": "Repo id",
     "hub_private": "Private repo",

@@ -90,9 +90,20 @@ UI = {
         "或者拉取任意 fmae 检查点：只下载 safetensors 权重和配置，使用前会先检查（pickle 文件一律拒绝）。"
         "拉取的模型会加入你的会话并成为当前模型。"
     ),
+    "hub_signin_help": "登录后，不用粘贴令牌就能推送到你自己的账号（USERNAME/fmae-MODEL）。",
+    "hub_duplicate": "复制这个 Space",
+    "hub_duplicate_help": (
+        "这个 Space 同一时间只为所有访客训练一个模型。一个班级（或任何不想排队的人）可以复制它："
+        "每个副本都有自己的训练名额、硬件和密钥。"
+    ),
     "hub_token": "Hugging Face 令牌",
     "hub_token_placeholder": "hf_…（留空：在允许的情况下使用服务器的 HF_TOKEN）",
+    "hub_token_placeholder_signin": "hf_…（留空：使用你的登录，否则在允许的情况下使用服务器的 HF_TOKEN）",
     "hub_token_info": "只用于这一次请求，绝不保存或显示。推送需要写权限。",
+    "hub_token_info_signin": (
+        "只用于这一次请求，绝不保存或显示。推送需要写权限。已用 Hugging Face 登录？留空即可。"
+    ),
+    "hub_repo_hint_signin": "username/fmae-mlp（登录后留空：USERNAME/fmae-MODEL）",
     "hub_push_title": "### 推送选中的模型",
     "hub_repo": "仓库 ID",
     "hub_private": "私有仓库",
