@@ -187,8 +187,11 @@ def preprocess(value: Any, dataset: str) -> np.ndarray | None:
     """A sketch or an upload -> the (28, 28) float32 input in [0, 1] that ``dataset`` expects.
 
     ``value``: a Sketchpad dict or None (None returned when nothing is drawn), a PIL image, an
-    image array, or an upload (path, bytes, binary file). Raises InputImageError (the message is
-    for the user) for bad uploads, EmptySketchError for an upload without ink.
+    image array, or an upload (path, bytes, binary file). Uploads are read as photos of a drawing
+    (``fmae.images.photo``): EXIF orientation applied, uneven light divided out, the drawing
+    cropped without specks or the desk; a clean upload gives what a clean drawing gives. Raises
+    InputImageError (the message is for the user) for bad uploads, EmptySketchError for an upload
+    without ink (a blank sheet, even in uneven light). ValueError for an unknown dataset.
     """
     convention = convention_for(dataset)
     if value is None or isinstance(value, dict):
