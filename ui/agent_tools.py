@@ -136,11 +136,10 @@ def model_input(value: Any, entry: ModelEntry) -> np.ndarray:
 
 def shipped_entry(app: AppState, model: str | None) -> ModelEntry:
     """The shipped model ``model`` (empty: the app's default); FmaeError naming the others."""
-    name = (model or "").strip() if isinstance(model, str) else model
+    if model is not None and not isinstance(model, str):
+        raise FmaeError(f"model must be a model's name, not {type(model).__name__}")
+    name = (model or "").strip() or app.default_model() or ""
     names = app.shipped.names()
-    if not isinstance(name, str):
-        raise FmaeError(f"model must be a model's name, not {type(name).__name__}")
-    name = name or app.default_model() or ""
     if name not in names:
         raise FmaeError(f"Unknown model {name!r}; the tools use these models: {', '.join(names) or 'none'}.")
     return app.shipped.get(name)
