@@ -12,6 +12,29 @@ from fmae.errors import FmaeError
 
 
 def _train(args: argparse.Namespace) -> int:
+    """Train here, or under ``torchrun`` as one rank of a data-parallel job (see fmae.training.distributed):
+    every rank trains its share of each batch; rank 0 alone reports, evaluates and saves, the others wait.
+    A rank that loses its peers (one died, or stopped answering for FMAE_DIST_TIMEOUT_S) exits 3."""
+    from fmae.training import distributed
+
+    ctx = distributed.init_from_env(args.device)  # None without torchrun: nothing changes
+    if ctx is None:
+        return _train_here(args)
+    try:
+        status = _train_here(args)
+    except RuntimeError as exc:  # gloo/NCCL: a peer closed the connection, or the timeout ran out
+        what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(
+            f"error: rank {ctx.rank} of {ctx.world_size} lost contact with the other processes: a worker "
+            f"died or stopped answering for {ctx.timeout_s:g} s (FMAE_DIST_TIMEOUT_S); job stopped. ({what})",
+            file=sys.stderr,
+        )
+        return 3
+    distributed.shutdown()  # the other ranks wait here while rank 0 evaluates and saves
+    return status
+
+
+def _train_here(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fmae.data import load_dataset
@@ -21,6 +44,7 @@ def _train(args: argparse.Namespace) -> int:
         EpochEvent,
         StepEvent,
         TrainConfig,
+        distributed,
         evaluate,
         measure_result,
         result_info,
@@ -57,6 +81,8 @@ def _train(args: argparse.Namespace) -> int:
     if bar is not None:
         bar.close()
     assert done is not None
+    if not distributed.is_main():  # rank 0 measures and saves
+        return 1 if done.diverged else 0
     if done.diverged and not done.kept_step:  # nothing was learnt: no model to measure or save
         for head, text in result_notes(done, None):
             print(f"error: {head}. {text}", file=sys.stderr)

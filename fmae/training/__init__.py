@@ -1,11 +1,13 @@
 """Training and measuring autoencoders: ``TrainConfig``, ``train()`` yielding events (it never
 prints; a run whose numbers stop being finite ends keeping its last good weights), the MLP's
 autograd-free training step, test-set metrics (BCE, MSE, the PCA baseline,
-kNN accuracy of the codes), a model's reference assets and its model-card images.
+kNN accuracy of the codes), a model's reference assets and its model-card images; ``distributed``:
+data-parallel training under torchrun.
 
 Uses ``fmae.data`` and ``fmae.models``.
 """
 
+from fmae.training import distributed
 from fmae.training.card_images import write_card_images
 from fmae.training.config import MAX_BATCH, MAX_EPOCHS, TrainConfig
 from fmae.training.events import DoneEvent, EpochEvent, StepEvent, TrainEvent
@@ -42,6 +44,7 @@ __all__ = [
     "TrainEvent",
     "compute_assets",
     "dataset_pca",
+    "distributed",
     "encode_images",
     "evaluate",
     "fit_pca",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -67,7 +68,10 @@ class MLPTrainStep:
         # ReLU follows every Linear except the bottleneck (3rd) and the output (6th)
         self.relu = self._relu_after_each_linear()
         total = sum(lin.weight.numel() + lin.bias.numel() for lin in self.linears)
-        self.params, self.grads = torch.zeros(total), torch.zeros(total)
+        self.params = torch.zeros(total)
+        self.flat = torch.zeros(total + 1)  # the gradients, then (data-parallel only) the step's loss
+        self.grads = self.flat[:total]
+        self.reduce: Callable[[torch.Tensor], torch.Tensor] | None = None  # see data_parallel
         self.exp_avg, self.exp_avg_sq = torch.zeros(total), torch.zeros(total)
         self.state_step = torch.zeros((), dtype=torch.float32)
         self.one = torch.ones(())  # "+= 1" would wrap the 1 in a new tensor every step
@@ -116,6 +120,18 @@ class MLPTrainStep:
         self.batch_u8 = torch.empty(batch_size, self.linears[0].in_features, dtype=torch.uint8)
         self.batch = torch.empty(batch_size, self.linears[0].in_features)
         self.read_model()
+        self._plan()
+
+    def data_parallel(self, global_batch: int, reduce: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """Train one rank's share of a global batch of ``global_batch`` rows (``fmae.training.distributed``).
+
+        The loss is divided by the global batch, so each rank's gradients are its share of the global
+        mean's; ``reduce`` sums ``self.flat`` (every gradient, then the loss) over the ranks in place,
+        once a step, before Adam: every rank then takes the same step on the same numbers.
+        """
+        self.scale = 1.0 / (global_batch * self.linears[-1].out_features)
+        self.weights = torch.tensor([1.0, -1.0, -1.0]) * self.scale
+        self.reduce = reduce
         self._plan()
 
     def _relu_after_each_linear(self) -> list[bool]:
@@ -204,9 +220,14 @@ class MLPTrainStep:
         else:
             mm(g0.t(), x, out=self.grad_w0)
         torch.sum(g0, 0, out=self.grad_b[0])
+        if self.reduce is not None:  # data-parallel: one all-reduce of gradients and loss together
+            self.flat[-1].copy_(loss)
+            loss = self.reduce(self.flat)[-1]
         self._adam()
         value = loss.item()
-        if not math.isfinite(value):  # a logit below -103.9: p underflowed to 0 (see _bce)
+        # a logit below -103.9: p underflowed to 0 (see _bce); data-parallel ranks keep the summed value,
+        # the same on every rank, so that they all agree the step's loss was not finite
+        if not math.isfinite(value) and self.reduce is None:
             value = F.binary_cross_entropy_with_logits(logits, x).item()
         return value
 

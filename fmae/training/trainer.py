@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from fmae.data import Dataset, to_float
 from fmae.errors import NonFiniteError
 from fmae.models import AutoEncoder, all_finite, build_model, code_spread, model_is_finite, nonfinite_count
-from fmae.training import fastmlp
+from fmae.training import distributed, fastmlp
 from fmae.training.config import TrainConfig
 from fmae.training.events import DoneEvent, EpochEvent, StepEvent, TrainEvent
 from fmae.training.metrics import test_losses
@@ -121,7 +121,9 @@ def train(
     Raises ValueError for a bad config, NonFiniteError for a given ``model`` that is not finite.
     """
     config.validate()
-    device = resolve_device(config.device)
+    ctx = distributed.context()  # under torchrun: this rank's share of each batch, its device
+    device = ctx.device if ctx is not None else resolve_device(config.device)
+    loud = distributed.is_main()  # progress events come from rank 0 only
     model = (model or initial_model(config)).to(device)
     if not model_is_finite(model):
         raise NonFiniteError(f"the model to train holds numbers {_NOT_FINITE}: start from finite ones")
@@ -161,9 +163,10 @@ def train(
                 now = time.perf_counter()
                 rate = seen / max(now - t_log, 1e-9)
                 t_log, seen = now, 0
-                yield StepEvent(epoch, config.epochs, step, steps, value, now - start, rate)
+                if loud:
+                    yield StepEvent(epoch, config.epochs, step, steps, value, now - start, rate)
         step_fn.finish()
-        measured = _measure(model, test_data, device)
+        measured = distributed.on_main(lambda: _measure(model, test_data, device))  # the others wait
         if measured is None:
             yield end(why=f"the test loss or the weights were {_NOT_FINITE} after epoch {epoch}")
             return
@@ -174,7 +177,10 @@ def train(
         history["test_bce"].append(test_bce)
         history["test_mse"].append(test_mse)
         elapsed = time.perf_counter() - start
-        yield EpochEvent(epoch, config.epochs, epoch_sum / steps, test_bce, test_mse, elapsed, model, spread)
+        if loud:
+            yield EpochEvent(
+                epoch, config.epochs, epoch_sum / steps, test_bce, test_mse, elapsed, model, spread
+            )
     yield end()
 
 
@@ -217,10 +223,11 @@ class _AutogradStep:
         )
         self.steps = 0
         self.live = list(model.parameters())  # the weights as they train
+        self.forward: Callable[[torch.Tensor], torch.Tensor] = model.logits  # DDP's, under torchrun
 
     def __call__(self, idx: torch.Tensor) -> float:
         batch = self.x_all[idx]  # (B, 1, 28, 28)
-        loss = reconstruction_loss(self.model.logits(batch), batch)
+        loss = reconstruction_loss(self.forward(batch), batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -261,8 +268,11 @@ def _make_step(
     config: TrainConfig, model: AutoEncoder, images: torch.Tensor, device: torch.device, bs: int, total: int
 ) -> _AutogradStep | _MLPFastStep:
     if fastmlp.supports(model, device):
-        return _MLPFastStep(config, model, images, bs, total)
-    return _AutogradStep(config, model, images, total)
+        step = _MLPFastStep(config, model, images, distributed.local_batch(bs), total)
+    else:
+        step = _AutogradStep(config, model, images, total)
+    ctx = distributed.context()
+    return step if ctx is None else distributed.ShardedStep(step, ctx, bs)
 
 
 def train_to_end(config: TrainConfig, train_data: Dataset, test_data: Dataset) -> DoneEvent:
