@@ -27,18 +27,26 @@ RUNS = {
 TEST_IMAGES = 300  # rank 0's epoch-end test pass on a small part of the test set
 
 
-def main(out: Path, names: list[str]) -> None:
-    torch.set_num_threads(1)
-    ctx = distributed.init_from_env("cpu")
-    rank = ctx.rank if ctx is not None else 0
+def run(names: list[str]) -> dict[str, dict]:
+    """Train each named run here (one rank, or the only process); its weights, losses and event kinds."""
     train_ds, test_ds = load_dataset("fashion", "train"), load_dataset("fashion", "test").head(TEST_IMAGES)
+    results = {}
     for name in names:
         kinds, done = [], None
         for event in train(RUNS[name], train_ds, test_ds):
             kinds.append(type(event).__name__)
             done = event if isinstance(event, DoneEvent) else done
         assert done is not None and not done.diverged, done
-        result = {"state": done.model.state_dict(), "losses": done.history["step_loss"], "events": kinds}
+        state, losses = done.model.state_dict(), done.history["step_loss"]
+        results[name] = {"state": state, "losses": losses, "events": kinds}
+    return results
+
+
+def main(out: Path, names: list[str]) -> None:
+    torch.set_num_threads(1)
+    ctx = distributed.init_from_env("cpu")
+    rank = ctx.rank if ctx is not None else 0
+    for name, result in run(names).items():
         torch.save(result, out / f"{name}_rank{rank}.pt")
     distributed.shutdown()
 

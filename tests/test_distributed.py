@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+import ddp_worker
 import pytest
 import torch
 from proctools import children, gone, pid_alive
@@ -97,15 +98,20 @@ def test_without_torchrun_nothing_changes():
 
 
 def test_two_processes_match_one_and_ranks_agree(tmp_path):
-    one, two = tmp_path / "one", tmp_path / "two"
-    one.mkdir(), two.mkdir()
-    subprocess.run([sys.executable, str(WORKER), str(one)], env=_env(), cwd=ROOT, check=True, timeout=120)
+    two = tmp_path / "two"
+    two.mkdir()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each rank does
+    try:
+        singles = ddp_worker.run(list(ddp_worker.RUNS))  # N=1, here
+    finally:
+        torch.set_num_threads(threads)
     run = subprocess.run(
         _torchrun(str(WORKER), str(two)), env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 0, run.stderr[-3000:]
     for name in ("mlp", "conv"):
-        single = torch.load(one / f"{name}_rank0.pt")
+        single = singles[name]
         rank0, rank1 = torch.load(two / f"{name}_rank0.pt"), torch.load(two / f"{name}_rank1.pt")
         diff = _max_diff(single["state"], rank0["state"])
         print(f"{name}: max |w(N=2) - w(N=1)| = {diff:.2e} after {len(single['losses'])} steps")
