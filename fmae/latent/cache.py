@@ -4,6 +4,11 @@ Files live in the checkpoint folder as ``embeddings_{method}_{n}_{seed}.npz``, s
 checkpoint carries its precomputed maps and a UI can paint them with no dataset on disk.
 They hold plain arrays only and are read with ``allow_pickle=False``. Each file records the
 checkpoint id (a hash of its weight tensors) and is ignored when the weights changed.
+
+With ``FMAE_CACHE_DIR`` set (or ``EmbeddingCache(shared_dir=...)``), maps computed on a miss are also
+written to ``{dir}/{checkpoint id}/embeddings_{method}_{n}_{seed}.npz`` and looked up there: replicas of
+an app that mount one shared directory compute each map once. Keys are content hashes of the weights,
+so two models never share an entry by name alone; files are written atomically (rename).
 """
 
 from __future__ import annotations
@@ -31,6 +36,13 @@ V = TypeVar("V")
 _MISSING = object()  # LRUCache's "no such key" (None is a value it may hold)
 _SCORE_NAMES = ("trustworthiness", "knn2d_acc", "knn_latent_acc")
 _STATE_PREFIX = "state_"
+CACHE_DIR_ENV = "FMAE_CACHE_DIR"
+
+
+def shared_cache_dir() -> Path | None:
+    """The shared directory for computed maps named by ``FMAE_CACHE_DIR``, or None when it is unset."""
+    value = os.environ.get(CACHE_DIR_ENV, "").strip()
+    return Path(value).expanduser() if value else None
 
 
 def weights_id(state: dict[str, np.ndarray]) -> str:
@@ -205,28 +217,43 @@ class EmbeddingCache(LRUCache[CacheKey, Projection]):
     shipped checkpoint at once; ``get_or_compute`` computes and remembers on a miss. Thread-safe.
     """
 
-    def __init__(self, max_items: int = 64) -> None:
+    def __init__(self, max_items: int = 64, shared_dir: str | os.PathLike | None = None) -> None:
         super().__init__(max_items)
+        #: where computed maps are shared between processes (``FMAE_CACHE_DIR`` by default), or None
+        self.shared_dir = Path(shared_dir) if shared_dir is not None else shared_cache_dir()
 
-    def lookup(
-        self, ckpt_id: str, method: str, n: int, seed: int = 0, folder: str | os.PathLike | None = None
-    ) -> Projection | None:
-        """Memory first, then ``folder``'s npz (only if it was made for these weights); else None.
+    def shared_path(self, ckpt_id: str, method: str, n: int, seed: int) -> Path | None:
+        """The map's file in the shared directory (``{dir}/{ckpt_id}/embeddings_...npz``), or None."""
+        if self.shared_dir is None:
+            return None
+        return embedding_path(self.shared_dir / ckpt_id, method, n, seed)
 
-        Raises CheckpointError when that file exists but is not a valid embeddings file.
-        """
-        key = (ckpt_id, method, n, seed)
-        found = self.get(key)
-        if found is not None or folder is None:
-            return found
-        path = embedding_path(folder, method, n, seed)
-        if not path.is_file():
+    def _read(self, path: Path | None, key: CacheKey) -> Projection | None:
+        """The map in ``path`` if it exists and was made for these weights (remembered), else None."""
+        if path is None or not path.is_file():
             return None
         projection, stored_id = load_projection(path)
+        ckpt_id, method, n, _ = key
         if stored_id != ckpt_id or projection.method != method or len(projection) != n:
             return None  # stale: the weights were replaced after the maps were made
         self.put(key, projection)
         return projection
+
+    def lookup(
+        self, ckpt_id: str, method: str, n: int, seed: int = 0, folder: str | os.PathLike | None = None
+    ) -> Projection | None:
+        """Memory first, then ``folder``'s npz, then the shared directory's (a file only if it was made
+        for these weights); else None.
+
+        Raises CheckpointError when such a file exists but is not a valid embeddings file.
+        """
+        key = (ckpt_id, method, n, seed)
+        found = self.get(key)
+        if found is None and folder is not None:
+            found = self._read(embedding_path(folder, method, n, seed), key)
+        if found is None:
+            found = self._read(self.shared_path(ckpt_id, method, n, seed), key)
+        return found
 
     def get_or_compute(
         self,
@@ -241,8 +268,8 @@ class EmbeddingCache(LRUCache[CacheKey, Projection]):
         worker: ProjectionWorker | None = None,
     ) -> Projection:
         """The cached map, else compute it from ``codes``/``labels`` (in ``worker`` if given; and write
-        it to ``folder`` if save). An unreadable file in ``folder`` counts as a miss (and is
-        overwritten when ``save``). Failures are not cached: ``compute`` raises ProjectionError.
+        it to ``folder`` if save, and to the shared directory if there is one). An unreadable file
+        counts as a miss (and is overwritten). Failures are not cached: ``compute`` raises ProjectionError.
         """
         try:
             found = self.lookup(ckpt_id, method, n, seed, folder)
@@ -254,6 +281,9 @@ class EmbeddingCache(LRUCache[CacheKey, Projection]):
         self.put((ckpt_id, method, n, seed), projection)
         if save and folder is not None:
             save_projection(embedding_path(folder, method, n, seed), projection, ckpt_id)
+        shared = self.shared_path(ckpt_id, method, n, seed)
+        if shared is not None:
+            save_projection(shared, projection, ckpt_id)
         return projection
 
 
