@@ -27,16 +27,17 @@ def as_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 @torch.inference_mode()
 def encode(model: AutoEncoder, images: np.ndarray | torch.Tensor, batch_size: int = 1024) -> np.ndarray:
-    """Latent codes (B, latent) float32 of ``images``."""
-    x = as_batch(images)
-    return torch.cat([model.encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]).numpy()
+    """Latent codes (B, latent) float32 of ``images``, computed on the model's device (CPU or CUDA)."""
+    x, device = as_batch(images), next(model.parameters()).device
+    parts = [model.encode(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+    return torch.cat(parts).numpy()
 
 
 @torch.inference_mode()
 def decode(model: AutoEncoder, codes: np.ndarray) -> np.ndarray:
     """Images (B, 28, 28) float32 in [0, 1] decoded from codes (B, latent)."""
-    z = torch.as_tensor(np.atleast_2d(np.asarray(codes, np.float32)))
-    return model.decode(z)[:, 0].numpy()
+    z = torch.as_tensor(np.atleast_2d(np.asarray(codes, np.float32))).to(next(model.parameters()).device)
+    return model.decode(z)[:, 0].cpu().numpy()
 
 
 def interpolate(

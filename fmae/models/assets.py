@@ -145,9 +145,9 @@ def analyze(model: AutoEncoder, x: np.ndarray, assets: ModelAssets | None = None
     """
     x = np.ascontiguousarray(x, dtype=np.float32).reshape(28, 28)
     model.eval()
-    t = torch.from_numpy(x).reshape(1, 1, 28, 28)
-    z = model.encode(t)  # (1, latent)
-    recon = model.decode(z).reshape(28, 28).numpy()
+    t = torch.from_numpy(x).reshape(1, 1, 28, 28).to(next(model.parameters()).device)
+    z = model.encode(t).cpu()  # (1, latent)
+    recon = model.decode(z.to(t.device)).reshape(28, 28).cpu().numpy()
     for name, values in (("input", x), ("code", z), ("reconstruction", recon)):
         if nonfinite_count(values):
             raise NonFiniteError(

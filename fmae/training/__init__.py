@@ -31,6 +31,7 @@ from fmae.training.trainer import (
     train,
     train_to_end,
 )
+from fmae.training.zerogpu import on_zero_gpu
 
 __all__ = [
     "GOOD_EVERY",
@@ -53,6 +54,7 @@ __all__ = [
     "knn_accuracy",
     "make_optimizer",
     "measure_result",
+    "on_zero_gpu",
     "pca_baseline",
     "per_image_errors",
     "reconstruction_loss",

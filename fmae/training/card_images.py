@@ -54,7 +54,7 @@ def _plot_reconstructions(path: Path, model: torch.nn.Module, x: torch.Tensor, n
     from matplotlib.figure import Figure
 
     x = x[:n]
-    recon = model(x)  # (n, 1, 28, 28) in [0, 1]
+    recon = model(x.to(next(model.parameters()).device)).cpu()  # (n, 1, 28, 28) in [0, 1]
     fig = Figure(figsize=(n * 0.8, 1.7), dpi=100)
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.98, wspace=0.05, hspace=0.08)
     for row, batch in enumerate((x, recon)):
@@ -69,7 +69,7 @@ def _plot_reconstructions(path: Path, model: torch.nn.Module, x: torch.Tensor, n
 def _plot_embedding(path: Path, model: Any, x: torch.Tensor, labels: Any, classes: Sequence[str]) -> None:
     from matplotlib.figure import Figure
 
-    codes = model.encode(x).double().numpy()  # (N, latent)
+    codes = model.encode(x.to(next(model.parameters()).device)).cpu().double().numpy()  # (N, latent)
     codes -= codes.mean(axis=0)
     _, _, vt = np.linalg.svd(codes, full_matrices=False)
     xy = codes @ vt[:2].T  # (N, 2): first two principal components
