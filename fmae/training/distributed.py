@@ -15,7 +15,9 @@ rank's loss is scaled so that the summed gradients are those of the mean over th
 - autograd models train through ``DistributedDataParallel`` with a hook that weights each rank's
   gradients by its share of the batch before the sum.
 
-Only rank 0 yields progress events, evaluates and writes; the others run silently and wait.
+Only rank 0 yields progress events, evaluates and writes; the others run silently and wait. Every
+rank must take the same decisions at the same step, so ``train(should_stop=...)`` is for single-process
+runs (a stop polled on one rank only would leave the others waiting until the timeout).
 """
 
 from __future__ import annotations
