@@ -68,7 +68,7 @@ def build_demo(app: AppState | None = None) -> gr.Blocks:
             """The picker and model info on page load: a link's model (``?model=``) if it is here."""
             session = app.session(request)
             name = links.linked_model(app, request) or session.current or app.default_model()
-            return app.picker_update(session, name), (
+            return app.picker_update(session, name, lang_of(request)), (
                 select_model(name, request) if name else tr(lang_of(request), "no_model")
             )
 

@@ -29,7 +29,7 @@ import gradio as gr
 
 from fmae.models import save_assets, save_checkpoint
 from fmae.session import ModelEntry, Session, SessionStore, ShippedModels, resolve
-from ui.i18n import error_text, tr
+from ui.i18n import error_text, lang_of, tr
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFERRED_DEFAULTS = ("fashion-conv", "fashion-mlp", "mnist-conv")
@@ -97,21 +97,26 @@ class AppState:
         names = self.shipped.names()
         return next((n for n in PREFERRED_DEFAULTS if n in names), names[0] if names else None)
 
-    def choices(self, session: Session | None = None) -> list[tuple[str, str]]:
-        """Picker choices ``(label, name)``: shipped models, then this session's own."""
-        out = [(f"{n} (shipped)", n) for n in self.shipped.names()]
+    def choices(self, session: Session | None = None, lang: str = "en") -> list[tuple[str, str]]:
+        """Picker choices ``(label, name)``: shipped models, then this session's own (labels in ``lang``)."""
+
+        def label(name: str, source: str) -> str:
+            known = source in ("shipped", "trained", "pulled")  # fmae.session's sources
+            return tr(lang, "choice", name=name, source=tr(lang, f"source_{source}") if known else source)
+
+        out = [(label(n, "shipped"), n) for n in self.shipped.names()]
         if session is not None:
-            out += [(f"{n} ({session.get_model(n).source})", n) for n in session.model_names()]
+            out += [(label(n, session.get_model(n).source), n) for n in session.model_names()]
         return out
 
     def choice_names(self, session: Session | None = None) -> list[str]:
         """The names a visitor may pick: shipped models, then the session's own."""
         return [name for _, name in self.choices(session)]
 
-    def picker_update(self, session: Session, value: str | None = None) -> dict:
-        """A ``gr.update`` for ``app.picker`` listing the session's choices."""
+    def picker_update(self, session: Session, value: str | None = None, lang: str = "en") -> dict:
+        """A ``gr.update`` for ``app.picker`` listing the session's choices (labels in ``lang``)."""
         return gr.update(
-            choices=self.choices(session), value=value or session.current or self.default_model()
+            choices=self.choices(session, lang), value=value or session.current or self.default_model()
         )
 
     def resolve(self, request: gr.Request | None, name: str | None) -> ModelEntry:
@@ -124,7 +129,7 @@ class AppState:
         base = f"{name}-session" if name in self.shipped.names() else name
         used = session.add_model(base, entry)
         self.store.refresh(self.session_id(request))
-        return used, self.picker_update(session, used)
+        return used, self.picker_update(session, used, lang_of(request))
 
     def save(self, request: gr.Request | None, name: str | None) -> Path:
         """Save the visitor's model ``name`` (None: current) as a checkpoint folder; returns it."""

@@ -122,6 +122,10 @@ UI = {
 
 MESSAGES = {
     # header and links
+    "choice": "{name} ({source})",
+    "source_shipped": "shipped",
+    "source_trained": "trained",
+    "source_pulled": "pulled",
     "no_model": "No model yet.",
     "model_info": "**{name}**: {kind} autoencoder ({sizes}) for {dataset}{mse}.",
     "model_mse": "; test MSE {mse:.4f}",

@@ -117,6 +117,10 @@ UI = {
 
 MESSAGES = {
     # header and links
+    "choice": "{name}（{source}）",
+    "source_shipped": "内置",
+    "source_trained": "本会话训练",
+    "source_pulled": "从 Hub 拉取",
     "no_model": "还没有模型。",
     "model_info": "**{name}**：用于 {dataset} 的 {kind} 自编码器（{sizes}）{mse}。",
     "model_mse": "；测试集 MSE {mse:.4f}",
