@@ -165,3 +165,54 @@ def test_mlp_keeps_the_tutorials_flat_shape():
     with torch.no_grad():
         assert model(flat).shape == (4, 784)
         assert torch.equal(model(flat), model(flat.reshape(4, 1, 28, 28)).reshape(4, 784))
+
+
+# The conv designs: config.json files written before ``arch`` existed keep loading as the first design;
+# fmae trains the fast one.
+FIRST_CONV_SHAPES = {
+    "encoder.0.weight": (32, 1, 4, 4), "encoder.2.weight": (64, 32, 4, 4), "encoder.5.weight": (128, 3136),
+    "encoder.7.weight": (10, 128), "decoder.0.weight": (128, 10), "decoder.2.weight": (3136, 128),
+    "decoder.5.weight": (64, 32, 4, 4), "decoder.7.weight": (32, 16, 4, 4), "decoder.9.weight": (1, 16, 3, 3),
+}  # fmt: skip
+
+
+def test_a_config_without_arch_loads_the_first_conv_design(tmp_path):
+    old = ConvAutoEncoder(latent_dim=10, channels=32, hidden_dim=128, arch=1)
+    shapes = {k: tuple(v.shape) for k, v in old.state_dict().items() if k.endswith("weight")}
+    assert shapes == FIRST_CONV_SHAPES  # the layers (names and shapes) of the checkpoints shipped before
+    folder = save_checkpoint(old, tmp_path / "ck")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["arch"] == 1
+    del config["arch"]  # as the old fashion-conv/mnist-conv config.json files were
+    (folder / "config.json").write_text(json.dumps(config))
+    ckpt = load_checkpoint(folder)
+    assert ckpt.model.arch == 1
+    x = torch.rand(2, 1, 28, 28)
+    assert torch.equal(ckpt.model(x), old.eval()(x))
+
+
+def test_the_fast_conv_design_round_trips_and_computes_nothing_at_28x28(tmp_path):
+    model = ConvAutoEncoder(latent_dim=5, channels=4, hidden_dim=16, arch=2).eval()
+    folder = save_checkpoint(model, tmp_path / "ck")
+    assert json.loads((folder / "config.json").read_text())["arch"] == 2
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(load_checkpoint(folder).model(x), model(x))
+    sizes = []
+    for layer in model.modules():
+        if isinstance(layer, torch.nn.Conv2d | torch.nn.ConvTranspose2d):
+            layer.register_forward_hook(lambda m, i, o: sizes.append(o.shape[-1]))
+    model(x)
+    assert sizes and max(sizes) == 14  # every convolution at 14x14 or 7x7
+
+
+@pytest.mark.parametrize("arch", [0, 3, True, 2.0])
+def test_unknown_conv_designs_are_refused(arch):
+    with pytest.raises(ValueError, match="arch"):
+        validate_config({"model_type": "conv", "arch": arch})
+
+
+def test_training_builds_the_fast_conv_design():
+    from fmae.training import TrainConfig, initial_model
+
+    model = initial_model(TrainConfig(model="conv", channels=4, hidden_dim=16))
+    assert model.arch == 2 and model_config(model)["arch"] == 2

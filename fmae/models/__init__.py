@@ -9,7 +9,7 @@ A leaf of the library: it imports only ``fmae.errors``.
 """
 
 from fmae.models.assets import ASSETS_FILE, Analysis, ModelAssets, analyze, load_assets, save_assets
-from fmae.models.autoencoders import AutoEncoder, ConvAutoEncoder, MLPAutoEncoder
+from fmae.models.autoencoders import CONV_ARCHS, FAST_CONV_ARCH, AutoEncoder, ConvAutoEncoder, MLPAutoEncoder
 from fmae.models.card import CARD_IMAGES, render_card
 from fmae.models.checkpoint import (
     CARD_FILE,
@@ -50,6 +50,8 @@ __all__ = [
     "COLLAPSED_SPREAD",
     "CONFIG_BOUNDS",
     "CONFIG_FILE",
+    "CONV_ARCHS",
+    "FAST_CONV_ARCH",
     "HUB_FILES",
     "INFO_FILE",
     "MODELS",

@@ -83,46 +83,103 @@ class MLPAutoEncoder(AutoEncoder, CheckpointHubMixin, **_HUB_KWARGS):
         return super().forward(x).reshape(x.shape)
 
 
+#: ``ConvAutoEncoder`` designs, the ``arch`` config key. 1: the first design (4x4 stride-2 convolutions
+#: down, 4x4 transposed convolutions up to a 28x28 feature map); config.json files without ``arch``
+#: hold this one. 2: the fast design (see the class docstring); new models are built with it.
+CONV_ARCHS = (1, 2)
+FAST_CONV_ARCH = 2
+
+
 class ConvAutoEncoder(AutoEncoder, CheckpointHubMixin, **_HUB_KWARGS):
     """Convolutional autoencoder with the same latent size as the MLP.
 
-    Encoder: 28 -> 14 -> 7 with stride-2 convolutions, then a linear bottleneck.
-    Decoder mirrors it with transposed convolutions and a 3x3 output convolution.
-    Sized to train in minutes on two CPU cores.
+    ``arch=2`` (what fmae trains): no feature map at 28x28. The encoder folds each 2x2 pixel block
+    into 4 channels (``PixelUnshuffle``: (B, 4, 14, 14)), applies two 3x3 convolutions at 14x14 and a
+    stride-2 one to 7x7, then a linear bottleneck. The decoder mirrors it with sub-pixel convolutions:
+    a 3x3 convolution at 7x7 makes 4x the channels and ``PixelShuffle`` spreads them to 14x14; after
+    one more 3x3 convolution, a last one makes 4 channels at 14x14 that ``PixelShuffle`` turns into
+    the 28x28 logits. About a third of ``arch=1``'s multiply-adds at the same channels, and all of
+    them in plain convolutions and matrix products, which run fast on a CPU.
+
+    ``arch=1`` (the first design, kept so its checkpoints load): 28 -> 14 -> 7 with 4x4 stride-2
+    convolutions, a linear bottleneck, and 4x4 transposed convolutions back up to a (c/2, 28, 28)
+    feature map and a 3x3 output convolution. The class default, because config.json files written
+    before ``arch`` existed hold this design.
     """
 
-    def __init__(self, latent_dim: int = 10, channels: int = 32, hidden_dim: int = 256):
+    def __init__(self, latent_dim: int = 10, channels: int = 32, hidden_dim: int = 256, arch: int = 1):
         super().__init__()
+        if arch not in CONV_ARCHS:
+            raise ValueError(f"arch must be one of {CONV_ARCHS}, not {arch!r}")
         self.latent_dim = latent_dim
         self.channels = channels
         self.hidden_dim = hidden_dim
-        c = channels
-        self.encoder = nn.Sequential(
-            nn.Conv2d(1, c, 4, stride=2, padding=1),  # (B, c, 14, 14)
-            nn.ReLU(),
-            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),  # (B, 2c, 7, 7)
-            nn.ReLU(),
-            nn.Flatten(),
-            nn.Linear(2 * c * 49, hidden_dim),
-            nn.ReLU(),
-            nn.Linear(hidden_dim, latent_dim),
-        )
-        half = max(c // 2, 1)
-        self.decoder = nn.Sequential(
-            nn.Linear(latent_dim, hidden_dim),
-            nn.ReLU(),
-            nn.Linear(hidden_dim, 2 * c * 49),
-            nn.ReLU(),
-            nn.Unflatten(1, (2 * c, 7, 7)),
-            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),  # (B, c, 14, 14)
-            nn.ReLU(),
-            nn.ConvTranspose2d(c, half, 4, stride=2, padding=1),  # (B, c/2, 28, 28)
-            nn.ReLU(),
-            nn.Conv2d(half, 1, 3, padding=1),  # (B, 1, 28, 28) logits
-        )
+        self.arch = arch
+        build = _fast_conv_layers if arch == FAST_CONV_ARCH else _first_conv_layers
+        self.encoder, self.decoder = build(latent_dim, channels, hidden_dim)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x.reshape(x.shape[0], 1, 28, 28))
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)
+
+
+def _first_conv_layers(latent_dim: int, c: int, hidden_dim: int) -> tuple[nn.Sequential, nn.Sequential]:
+    """``arch=1``: strided and transposed 4x4 convolutions (layer names as in its checkpoints)."""
+    encoder = nn.Sequential(
+        nn.Conv2d(1, c, 4, stride=2, padding=1),  # (B, c, 14, 14)
+        nn.ReLU(),
+        nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),  # (B, 2c, 7, 7)
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(2 * c * 49, hidden_dim),
+        nn.ReLU(),
+        nn.Linear(hidden_dim, latent_dim),
+    )
+    half = max(c // 2, 1)
+    decoder = nn.Sequential(
+        nn.Linear(latent_dim, hidden_dim),
+        nn.ReLU(),
+        nn.Linear(hidden_dim, 2 * c * 49),
+        nn.ReLU(),
+        nn.Unflatten(1, (2 * c, 7, 7)),
+        nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),  # (B, c, 14, 14)
+        nn.ReLU(),
+        nn.ConvTranspose2d(c, half, 4, stride=2, padding=1),  # (B, c/2, 28, 28)
+        nn.ReLU(),
+        nn.Conv2d(half, 1, 3, padding=1),  # (B, 1, 28, 28) logits
+    )
+    return encoder, decoder
+
+
+def _fast_conv_layers(latent_dim: int, c: int, hidden_dim: int) -> tuple[nn.Sequential, nn.Sequential]:
+    """``arch=2``: space-to-depth in, sub-pixel convolutions out, nothing computed at 28x28."""
+    encoder = nn.Sequential(
+        nn.PixelUnshuffle(2),  # (B, 4, 14, 14): each 2x2 block as 4 channels
+        nn.Conv2d(4, c, 3, padding=1),  # (B, c, 14, 14)
+        nn.ReLU(),
+        nn.Conv2d(c, c, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(c, 2 * c, 3, stride=2, padding=1),  # (B, 2c, 7, 7)
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(2 * c * 49, hidden_dim),
+        nn.ReLU(),
+        nn.Linear(hidden_dim, latent_dim),
+    )
+    decoder = nn.Sequential(
+        nn.Linear(latent_dim, hidden_dim),
+        nn.ReLU(),
+        nn.Linear(hidden_dim, 2 * c * 49),
+        nn.ReLU(),
+        nn.Unflatten(1, (2 * c, 7, 7)),
+        nn.Conv2d(2 * c, 4 * c, 3, padding=1),  # (B, 4c, 7, 7)
+        nn.PixelShuffle(2),  # (B, c, 14, 14)
+        nn.ReLU(),
+        nn.Conv2d(c, c, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(c, 4, 3, padding=1),  # (B, 4, 14, 14)
+        nn.PixelShuffle(2),  # (B, 1, 28, 28) logits
+    )
+    return encoder, decoder

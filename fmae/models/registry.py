@@ -13,7 +13,8 @@ MODELS: dict[str, type[AutoEncoder]] = {"mlp": MLPAutoEncoder, "conv": ConvAutoE
 #: allowed config values per model, checked before any model is built (min, max inclusive)
 CONFIG_BOUNDS: dict[str, dict[str, tuple[int, int]]] = {
     "mlp": {"input_dim": (784, 784), "hidden_dim": (1, 2048), "latent_dim": (1, 256)},
-    "conv": {"latent_dim": (1, 256), "channels": (1, 128), "hidden_dim": (1, 2048)},
+    # arch: ConvAutoEncoder's design (1 the first, 2 the fast one); absent in older config.json = 1
+    "conv": {"latent_dim": (1, 256), "channels": (1, 128), "hidden_dim": (1, 2048), "arch": (1, 2)},
 }
 
 
