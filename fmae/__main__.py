@@ -167,7 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=int, default=32, help="conv model only")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--schedule", choices=["constant", "cosine"], default="constant", help="learning rate schedule"
+        "--schedule",
+        choices=["constant", "cosine", "onecycle"],
+        default="constant",
+        help="learning rate schedule (onecycle: warm-up then cosine, the conv recipe's)",
     )
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")

@@ -8,7 +8,8 @@ import math
 from dataclasses import asdict, dataclass
 
 from fmae.data import check_name
-from fmae.models import validate_config
+from fmae.models import FAST_CONV_ARCH, validate_config
+from fmae.training.schedule import SCHEDULES
 
 #: hard limits so one run cannot hold the machine or its memory (the app may lower them)
 MAX_EPOCHS = 100
@@ -28,7 +29,7 @@ class TrainConfig:
     hidden_dim: int = 128
     channels: int = 32  # conv only
     seed: int = 0
-    schedule: str = "constant"  # or "cosine": learning rate decays to 0 over the run
+    schedule: str = "constant"  # "cosine": decays to 0 over the run; "onecycle": warm-up, then cosine
     train_limit: int | None = None  # use only the first N training images (quick runs)
     log_every: int = 100  # a StepEvent every this many steps
     device: str = "auto"
@@ -55,18 +56,23 @@ class TrainConfig:
             raise ValueError("lr must be in (0, 1]")
         if self.train_limit is not None and self.train_limit < 1:
             raise ValueError("train_limit must be positive")
-        if self.schedule not in ("constant", "cosine"):
-            raise ValueError("schedule must be 'constant' or 'cosine'")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(map(repr, SCHEDULES))}")
         if self.log_every < 1:
             raise ValueError("log_every must be positive")
         validate_config({"model_type": self.model, **self.model_kwargs()})  # bounds, before allocating
         return self
 
     def model_kwargs(self) -> dict[str, int]:
-        """The model's ``__init__`` kwargs implied by this config."""
+        """The model's ``__init__`` kwargs implied by this config (conv: always the fast design)."""
         if self.model == "mlp":
             return {"hidden_dim": self.hidden_dim, "latent_dim": self.latent_dim}
-        return {"latent_dim": self.latent_dim, "hidden_dim": self.hidden_dim, "channels": self.channels}
+        return {
+            "latent_dim": self.latent_dim,
+            "hidden_dim": self.hidden_dim,
+            "channels": self.channels,
+            "arch": FAST_CONV_ARCH,
+        }
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

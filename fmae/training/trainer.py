@@ -19,6 +19,7 @@ from fmae.training import distributed, fastmlp
 from fmae.training.config import TrainConfig
 from fmae.training.events import DoneEvent, EpochEvent, StepEvent, TrainEvent
 from fmae.training.metrics import test_losses
+from fmae.training.schedule import lr_factor, make_scheduler
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -210,17 +211,13 @@ def _end(
 
 
 class _AutogradStep:
-    """One optimizer step for any model: autograd + (fused) Adam, optional cosine schedule."""
+    """One optimizer step for any model: autograd + (fused) Adam, the config's schedule."""
 
     def __init__(self, config: TrainConfig, model: AutoEncoder, images: torch.Tensor, total_steps: int):
         self.model = model
         self.x_all = to_float(images).to(next(model.parameters()).device)  # (N, 1, 28, 28) in memory
         self.optimizer = make_optimizer(model, config.lr)
-        self.scheduler = (
-            torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total_steps)
-            if config.schedule == "cosine"
-            else None
-        )
+        self.scheduler = make_scheduler(self.optimizer, config.schedule, total_steps)
         self.steps = 0
         self.live = list(model.parameters())  # the weights as they train
         self.forward: Callable[[torch.Tensor], torch.Tensor] = model.logits  # DDP's, under torchrun
@@ -251,13 +248,13 @@ class _MLPFastStep:
     ):
         self.step = fastmlp.MLPTrainStep(model, bs, config.lr)
         self.images = images.reshape(images.shape[0], -1)  # (N, 784) uint8
-        self.base_lr, self.total, self.cosine = config.lr, total_steps, config.schedule == "cosine"
+        self.base_lr, self.total, self.schedule = config.lr, total_steps, config.schedule
         self.live = [self.step.params]  # the weights as they train: one flat buffer, not the model's
 
     def __call__(self, idx: torch.Tensor) -> float:
         value = self.step.step(self.step.load_batch(self.images, idx))
-        if self.cosine:  # CosineAnnealingLR's closed form, eta_min 0
-            self.step.lr = self.base_lr * (1 + math.cos(math.pi * self.step.steps / self.total)) / 2
+        if self.schedule != "constant":  # the schedule's closed form (cosine: CosineAnnealingLR's)
+            self.step.lr = self.base_lr * lr_factor(self.schedule, self.step.steps, self.total)
         return value
 
     def finish(self) -> None:
