@@ -107,6 +107,14 @@ def _json_block(value: Any) -> str:
     return "```json\n" + json.dumps(value, indent=2, sort_keys=True, default=str) + "\n```\n"
 
 
+def _train_time(info: dict[str, Any]) -> str:
+    """The run's wall time (metrics.json's ``train_seconds``), in minutes and seconds."""
+    seconds = info.get("train_seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
+        return "not recorded"
+    return f"{seconds / 60:.1f} min ({seconds:.0f} s of wall time, test-set pass after each epoch included)"
+
+
 def render_card(
     config: dict[str, Any],
     info: dict[str, Any],
@@ -135,6 +143,7 @@ An autoencoder (`fmae.models.{cls}`) that compresses 28x28 grayscale images into
 - **Data files used:** `{info.get("dataset_source", "unknown")}`
 - **Model class:** `fmae.models.{cls}`
 - **Seed:** {seed if seed is not None else "not recorded"}
+- **Training time:** {_train_time(info)}
 - **Weights:** `model.safetensors` only (no pickle files)
 
 ## Test metrics
