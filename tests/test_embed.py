@@ -143,6 +143,25 @@ def test_fast_tsne_keeps_default_quality(test_set):
     assert map_scores.trustworthiness(codes, fast) >= map_scores.trustworthiness(codes, default) - 0.01
 
 
+def test_fast_tsne_private_knob_still_shortens_early_exaggeration(test_set, capsys):
+    """fmae's fast t-SNE sets scikit-learn's private ``_EXPLORATION_MAX_ITER`` (no public parameter
+    sets the length of the early-exaggeration phase). The day a scikit-learn release renames or
+    ignores it, t-SNE silently gets slower (250 exaggerated iterations instead of 100): this test
+    reads sklearn's own log of that phase and fails loudly then."""
+    from fmae.latent.methods import TSNE_EXAGGERATION_ITERS, _fast_tsne_class
+
+    codes = test_set["codes"][test_set["idx"][:120]].astype(np.float32)
+    tsne = _fast_tsne_class()(2, perplexity=20.0, max_iter=250, init="random", random_state=0, verbose=2)
+    with threadpool_limits(1, user_api="openmp"):
+        tsne.fit_transform(codes)
+    log = capsys.readouterr().out
+    assert TSNE_EXAGGERATION_ITERS < 250
+    assert f"KL divergence after {TSNE_EXAGGERATION_ITERS} iterations with early exaggeration" in log, (
+        "scikit-learn no longer honours TSNE._EXPLORATION_MAX_ITER: fmae's fast t-SNE lost its speed-up "
+        "(see fmae/latent/methods.py)\n" + log[-2000:]
+    )
+
+
 def test_place_transforms_exactly_for_pca_and_kpca(maps, test_set):
     codes = test_set["codes"][test_set["idx"]]
     new = test_set["codes"][:7]  # not necessarily in the map
