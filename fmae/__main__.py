@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--latent-dim", type=int, default=10)
     p.add_argument("--hidden-dim", type=int, default=128)
-    p.add_argument("--channels", type=int, default=32, help="conv model only")
+    p.add_argument("--channels", type=int, default=16, help="conv model only")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--schedule",
