@@ -176,15 +176,18 @@ def no_horizontal_scroll(page) -> bool:
 
 
 def test_a_phone_draws_with_a_finger_and_sees_the_result(open_page):
-    """390x844: nothing wider than the screen on any tab, the model info readable, the canvas on
-    screen, a finger's stroke reconstructed and the result right under the canvas."""
-    page = open_page(**PHONE)
+    """390x844 (in the phone's dark mode): nothing wider than the screen on any tab, the model info
+    readable, the canvas on screen and white, a finger's stroke reconstructed and the result right
+    under the canvas."""
+    page = open_page(**PHONE, color_scheme="dark")  # the system setting alone, no ?__theme
+    assert page.evaluate("document.body.classList.contains('dark')")
     info = page.locator("#model-info").bounding_box()
     assert info["width"] >= 300, info  # its own line, not a column a few characters wide
     page.evaluate("document.querySelector('#sketchpad canvas').scrollIntoView({block: 'center'})")
     canvas = page.locator("#sketchpad canvas").first.bounding_box()
     assert canvas["x"] >= 0 and canvas["x"] + canvas["width"] <= 390, canvas
     assert canvas["y"] >= 0 and canvas["y"] + canvas["height"] <= 844, canvas  # all of it on screen at once
+    assert canvas_pixels(page).min() >= 245  # a white sheet in dark mode too
     touch_draw(page)
     wait_for_summary(page)
     figure = page.locator("#reconstruct-figure").bounding_box()
@@ -200,12 +203,13 @@ def test_a_phone_draws_with_a_finger_and_sees_the_result(open_page):
 
 
 def test_dark_mode_keeps_a_white_canvas_and_the_same_model_input(open_page):
-    """The same stroke in light and dark mode: white drawing area with black ink in both, the same
-    28x28 input (identical numbers and figure)."""
+    """The same stroke in light and dark mode (``?__theme=dark``; the phone test has the system's
+    dark mode): white drawing area with black ink in both, the same 28x28 input (identical numbers
+    and figure)."""
     seen = {}
     for theme in ("light", "dark"):
-        page = open_page(f"?__theme={theme}", color_scheme=theme)
-        body = page.evaluate("getComputedStyle(document.body).backgroundColor")  # "rgb(15, 15, 17)"
+        page = open_page(f"?__theme={theme}", color_scheme="light")
+        body = page.evaluate("getComputedStyle(document.querySelector('gradio-app')).backgroundColor")
         rgb = [int(v) for v in body[body.index("(") + 1 : body.index(")")].split(",")[:3]]
         assert (sum(rgb) < 150) == (theme == "dark"), body  # the page itself follows the theme
         blank = canvas_pixels(page)
