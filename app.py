@@ -103,6 +103,7 @@ def main() -> None:
         ssr_mode=False,  # no Node server to start: a faster cold start
         css=CSS,
         js=page.JS,
+        head=page.HEAD,
         i18n=gradio_i18n(),  # the English and Chinese texts of the layout built above
         prevent_thread_lock=True,
         mcp_server=os.environ.get("FMAE_MCP", "1") != "0",  # MCP tools at /gradio_api/mcp/ (FMAE_MCP=0: off)

@@ -23,11 +23,17 @@ CSS = """
 #sketchpad { user-select: none; -webkit-user-select: none; }
 #link-box textarea, #link-box input { font-family: var(--font-mono); font-size: var(--text-sm); }
 @media (max-width: 640px) {
-  /* phones: less padding around the app so the canvas and the pictures get the width */
-  .gradio-container { padding-left: 8px !important; padding-right: 8px !important; }
   #model-info { font-size: var(--text-sm); }
 }
 """
+
+#: ``launch(head=...)``: Gradio scopes ``css`` to the app's content (``.contain``), so the padding
+#: around it is set here: on a phone 12 px instead of 32 px a side, and the canvas and pictures gain
+HEAD = """<style>
+@media (max-width: 640px) {
+  .gradio-container .main.app { padding-left: 12px; padding-right: 12px; }
+}
+</style>"""
 
 #: "Copy link", before the server builds the link: the page's address and tab (what only the browser knows)
 WHERE_JS = """
