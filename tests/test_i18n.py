@@ -99,3 +99,15 @@ def test_bad_link_values_are_ignored_and_named(name, value):
     message = link.ignored_message("en")
     assert message.startswith("Ignored from the link:") and f"{name}={value}" in message
     assert link.ignored_message("zh").startswith("链接中这些设置无效")
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS)
+def test_every_message_formats(lang):
+    """Each message takes the values its callers pass (numbers where it formats numbers)."""
+    for key, text in i18n.TEXT[lang].MESSAGES.items():
+        values = {
+            name: 1.5 if spec and spec[-1] in "fe%" else "x"
+            for _, name, spec, _ in string.Formatter().parse(text)
+            if name
+        }
+        assert i18n.tr(lang, key, **values), key
