@@ -113,6 +113,14 @@ def _train_here(args: argparse.Namespace) -> int:
     return 1 if done.diverged else 0  # the kept model is saved, but the run did not finish
 
 
+def _threads(text: str) -> int:
+    """argparse type of --threads: 0 (torch's default) or a positive count."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 (torch's default) or a positive number")
+    return value
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from fmae.data import load_dataset
     from fmae.models import load_checkpoint
@@ -124,7 +132,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(f"{'metric':<10} {'measured':>10} {'stored':>10}")
     for key, value in metrics.items():
         ref = stored.get(key)
-        print(f"{key:<10} {value:>10.5f} {ref if ref is None else format(ref, '.5f'):>10}")
+        shown = format(ref, ".5f") if isinstance(ref, int | float) else "-"  # not stored (e.g. app saves)
+        print(f"{key:<10} {value:>10.5f} {shown:>10}")
     return 0
 
 
@@ -172,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="constant",
         help="learning rate schedule (onecycle: warm-up then cosine, the conv recipe's)",
     )
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--threads", type=_threads, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--out", type=Path, default=None, help="checkpoint folder to write")

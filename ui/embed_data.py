@@ -150,8 +150,8 @@ def check_settings(methods: list[str] | None, n: float, seed: float) -> tuple[li
         raise FmaeError("Pick at least one method.")
     if not N_MIN <= int(n) <= N_MAX:
         raise FmaeError(f"The number of points must be between {N_MIN} and {N_MAX} (got {n}).")
-    if int(seed) < 0:
-        raise FmaeError("The seed must be 0 or more.")
+    if not 0 <= int(seed) <= 2**32 - 1:  # scikit-learn's random_state range
+        raise FmaeError(f"The seed must be between 0 and {2**32 - 1}.")
     return [m for m in METHODS if m in methods], int(n), int(seed)
 
 

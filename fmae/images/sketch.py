@@ -132,9 +132,12 @@ def _as_array(image: Any) -> np.ndarray | None:
     if image is None:
         return None
     if isinstance(image, np.ndarray):
+        if image.ndim >= 2:  # a Sketchpad canvas is 280x280; a 12000x12000 API "drawing" is refused here
+            check_dimensions(image.shape[1], image.shape[0])
         return image
     if not isinstance(image, Image.Image):
         image = load_upload(image)
+    check_dimensions(*image.size)
     return np.asarray(normalize_mode(image).convert("RGBA"))
 
 

@@ -27,8 +27,10 @@ from fmae.models.hubfiles import HUB_FILES, download_checkpoint, upload_checkpoi
 from fmae.models.hubmixin import CheckpointHubMixin
 from fmae.models.integrity import (
     COLLAPSED_SPREAD,
+    KNOWN_DATASETS,
     all_finite,
     check_finite,
+    check_info,
     code_spread,
     is_collapsed,
     model_is_finite,
@@ -54,6 +56,7 @@ __all__ = [
     "FAST_CONV_ARCH",
     "HUB_FILES",
     "INFO_FILE",
+    "KNOWN_DATASETS",
     "MODELS",
     "UNSAFE_SUFFIXES",
     "WEIGHTS_FILE",
@@ -68,6 +71,7 @@ __all__ = [
     "analyze",
     "build_model",
     "check_finite",
+    "check_info",
     "check_weights",
     "code_spread",
     "download_checkpoint",

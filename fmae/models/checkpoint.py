@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from fmae.errors import CheckpointError
 from fmae.models.autoencoders import AutoEncoder
 from fmae.models.card import render_card
-from fmae.models.integrity import check_finite
+from fmae.models.integrity import check_finite, check_info
 from fmae.models.registry import MODELS, model_config, validate_config
 
 CONFIG_FILE = "config.json"
@@ -69,7 +69,7 @@ def read_config(folder: str | os.PathLike) -> tuple[str, dict[str, int]]:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"{folder} has no {CONFIG_FILE}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, and ints past 4300 digits
         raise CheckpointError(f"{path} is not valid JSON: {exc}") from None
     try:
         return validate_config(raw)
@@ -148,6 +148,7 @@ def load_checkpoint(folder: str | os.PathLike) -> Checkpoint:
             raise CheckpointError(f"{folder / INFO_FILE} is not valid JSON: {exc}") from None
         if not isinstance(info, dict):
             raise CheckpointError(f"{folder / INFO_FILE} must hold a JSON object")
+        check_info(info, folder / INFO_FILE)
     return Checkpoint(model=model, path=folder, config={"model_type": model_type, **kwargs}, info=info)
 
 

@@ -27,7 +27,9 @@ equal stays below it. The median makes a minority of odd images count for nothin
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -108,3 +110,34 @@ def code_spread(codes: np.ndarray | torch.Tensor) -> float:
 def is_collapsed(spread: float) -> bool:
     """True when a ``code_spread`` value says the encoder has collapsed (below ``COLLAPSED_SPREAD``)."""
     return spread < COLLAPSED_SPREAD
+
+
+#: the datasets a checkpoint may name (the keys of ``fmae.data.DATASETS``; fmae.models does not import
+#: fmae.data, so tests/test_model_integrity.py checks that the two agree)
+KNOWN_DATASETS = ("fashion", "mnist")
+
+
+def _finite_json(value: Any) -> bool:
+    """True when every number in a parsed JSON value is finite (``1e999`` parses to inf)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite_json(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite_json(v) for v in value)
+    return True
+
+
+def check_info(info: dict[str, Any], path: str | os.PathLike) -> None:
+    """Refuse a metrics.json the app cannot use: a non-finite number anywhere, a ``dataset`` fmae does
+    not know, or ``metrics`` that are not a JSON object of numbers. Raises CheckpointError."""
+    if not _finite_json(info):
+        raise CheckpointError(f"{path} holds a number too large to be finite")
+    dataset = info.get("dataset", "fashion")
+    if dataset not in KNOWN_DATASETS:
+        raise CheckpointError(f"{path} names the dataset {dataset!r}; fmae knows {', '.join(KNOWN_DATASETS)}")
+    metrics = info.get("metrics", {})
+    if not isinstance(metrics, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in metrics.values()
+    ):
+        raise CheckpointError(f"{path}: 'metrics' must be a JSON object of numbers")

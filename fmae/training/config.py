@@ -14,6 +14,7 @@ from fmae.training.schedule import SCHEDULES
 #: hard limits so one run cannot hold the machine or its memory (the app may lower them)
 MAX_EPOCHS = 100
 MAX_BATCH = 4096
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer
 
 
 @dataclass
@@ -48,6 +49,8 @@ class TrainConfig:
             if not isinstance(getattr(self, key), str):
                 raise ValueError(f"{key} must be a string, not {getattr(self, key)!r}")
         check_name(self.dataset)
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be in [0, {MAX_SEED}]")
         if not 1 <= self.epochs <= MAX_EPOCHS:
             raise ValueError(f"epochs must be in [1, {MAX_EPOCHS}]")
         if not 1 <= self.batch_size <= MAX_BATCH:
