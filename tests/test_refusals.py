@@ -81,3 +81,30 @@ def test_cli_refuses_negative_threads():
         [sys.executable, "-m", "fmae", "train", "--threads", "-3"], capture_output=True, text=True
     )
     assert out.returncode == 2 and "--threads" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_refused_pull_names_no_path_on_this_machine(hub_server, tmp_path):
+    """A refused pull said '/root/.cache/huggingface/hub/models--.../snapshots/<sha>/model.safetensors:
+    ...': a Space's paths are none of a visitor's business."""
+    import uuid
+
+    from huggingface_hub import HfApi
+    from safetensors.torch import save_file
+
+    from fmae.hub import pull_checkpoint
+
+    token = "hf_refusals" + uuid.uuid4().hex
+    hub_server.add_token(token, "carol")
+    folder = save_checkpoint(MLPAutoEncoder(hidden_dim=8, latent_dim=3), tmp_path / "ck")
+    state = {k: v.clone() for k, v in load_checkpoint(folder).model.state_dict().items()}
+    state["decoder.4.bias"][0] = float("nan")
+    save_file(state, str(folder / "model.safetensors"))
+    repo_id = f"carol/nan-{uuid.uuid4().hex[:8]}"
+    api = HfApi(token=token)
+    api.create_repo(repo_id)
+    api.upload_folder(repo_id=repo_id, folder_path=folder)
+    with pytest.raises(CheckpointError) as info:
+        pull_checkpoint(repo_id, token=token)
+    message = str(info.value)
+    assert "non-finite" in message and "model.safetensors" in message
+    assert "/" not in message.replace(repo_id, ""), message

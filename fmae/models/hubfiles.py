@@ -173,4 +173,6 @@ def download_checkpoint(
     try:
         return verify_checkpoint(folder)
     except CheckpointError as exc:
-        raise CheckpointError(f"{repo_id}@{revision or 'main'} was refused: {exc}") from None
+        # the snapshot folder is a path on this machine (a Space's cache): name files by repo instead
+        why = str(exc).replace(f"{folder}/", "").replace(str(folder), "the checkpoint")
+        raise CheckpointError(f"{repo_id}@{revision or 'main'} was refused: {why}") from None
