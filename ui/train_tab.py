@@ -35,6 +35,7 @@ from fmae.training import (
     image_losses,
     initial_model,
     measure_result,
+    on_zero_gpu,
     result_info,
     result_notes,
     train,
@@ -324,7 +325,15 @@ def build(app: AppState) -> dict[str, gr.components.Component]:
         concurrency_limit=None,
         queue=False,
     )
-    queued.then(train_model, inputs, outputs, api_name="train", concurrency_limit=1, concurrency_id="train")
+    # on a ZeroGPU Space the run gets a GPU for its duration (spaces.GPU); elsewhere train_model itself
+    queued.then(
+        on_zero_gpu(train_model),
+        inputs,
+        outputs,
+        api_name="train",
+        concurrency_limit=1,
+        concurrency_id="train",
+    )
     stop.click(stop_training, None, status, api_name="stop_training", concurrency_limit=None, queue=False)
     save.click(save_model, [app.picker], [status, download], api_name="save_checkpoint", concurrency_limit=2)
     return dict(zip(DEFAULTS, inputs, strict=True))
