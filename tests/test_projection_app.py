@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network calls from the launched app
@@ -22,7 +23,7 @@ import torch
 from apptools import free_port, serve_in_process, start_server, stop_server
 from gradio_client import Client
 from gradio_client.exceptions import AppError
-from proctools import children, gone, wait_for_cpu
+from proctools import children, cpu_ticks, gone, pid_alive, wait_for_cpu
 
 from fmae.latent import METHODS, worker_pids
 from fmae.models import MLPAutoEncoder, load_checkpoint, save_checkpoint
@@ -112,9 +113,11 @@ def test_latent_size_1_gets_strips_with_scores(served, tmp_path):
 def test_killing_the_worker_mid_computation_keeps_the_server_answering(served):
     computing, other = Client(served[0], verbose=False), Client(served[0], verbose=False)
     call(other, "/embed_compute", SHIPPED, ["pca"], seed=5)  # starts the app's worker (and loads codes)
-    (pid,) = [p for p in worker_pids() if p != os.getpid()]
+    # other tests in this pytest process may have left workers of their own: the app's is the one
+    # that starts computing once the t-SNE is submitted
+    candidates = [p for p in worker_pids() if p != os.getpid()]
     job = computing.submit(SHIPPED, ["tsne"], 10_000, 7, *WALK, api_name="/embed_compute")
-    wait_for_cpu(pid)  # the t-SNE of 10,000 codes is running in the worker
+    pid = busy_one(candidates)  # the t-SNE of 10,000 codes is running in this worker
     out = call(other, "/embed_paint", SHIPPED, ["pca", "tsne"], n=2000)  # served meanwhile
     assert by_method(out)["tsne"]["visible"] is True
     os.kill(pid, signal.SIGKILL)
@@ -128,6 +131,18 @@ def test_killing_the_worker_mid_computation_keeps_the_server_answering(served):
     assert not again[len(METHODS) + 1]["failed"]
     assert [by_method(again)[m]["visible"] for m in ("pca", "kpca")] == [True, True]
     assert worker_pids() and pid not in worker_pids()
+
+
+def busy_one(pids: list[int], ticks: int = 50, give_up_s: float = 60.0) -> int:
+    """The first of ``pids`` to use ``ticks`` more clock ticks (the one computing)."""
+    start = {p: cpu_ticks(p) for p in pids if pid_alive(p)}
+    deadline = time.monotonic() + give_up_s
+    while time.monotonic() < deadline:
+        for p, ticks0 in start.items():
+            if pid_alive(p) and cpu_ticks(p) >= ticks0 + ticks:
+                return p
+        time.sleep(0.05)
+    raise AssertionError(f"none of the workers {sorted(start)} started computing")
 
 
 def loky_worker_of(server_pid: int) -> int | None:

@@ -108,3 +108,11 @@ def test_a_refused_pull_names_no_path_on_this_machine(hub_server, tmp_path):
     message = str(info.value)
     assert "non-finite" in message and "model.safetensors" in message
     assert "/" not in message.replace(repo_id, ""), message
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_an_image_array_with_non_finite_pixels_is_refused(value):
+    """Found by test_fuzz.py: an all-inf 8x8 float array raised IndexError deep in the photo path."""
+    arr = np.full((8, 8), value, np.float32)
+    with pytest.raises(InputImageError, match="NaN or infinite"):
+        preprocess(arr, "fashion")

@@ -23,6 +23,8 @@ def _unit_float(arr: np.ndarray) -> np.ndarray:
     if arr.dtype == np.uint16:
         return arr.astype(np.float32) * np.float32(1 / 65535)
     out = arr.astype(np.float32)
+    if not np.isfinite(out).all():  # float arrays come from the API, not from decoded files
+        raise InputImageError("The image holds NaN or infinite pixel values: send 0-255 or 0-1 values.")
     peak = float(out.max()) if out.size else 0.0
     return out if peak <= 1.0 else out * np.float32(1 / 255 if peak <= 255 else 1 / peak)
 
