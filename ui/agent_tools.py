@@ -41,7 +41,7 @@ from PIL import Image
 from fmae.data import DATASETS
 from fmae.errors import CheckpointError, FmaeError, InputImageError
 from fmae.images import MAX_UPLOAD_BYTES, explain_figure, gray, preprocess
-from fmae.latent import DEFAULT_N, Projection, checkpoint_id, embedding_path, load_projection, nearest, place
+from fmae.latent import DEFAULT_N, EmbeddingCache, Projection, checkpoint_id, nearest, place
 from fmae.latent import decode as decode_codes
 from fmae.latent import encode as encode_images
 from fmae.models import analyze, nonfinite_count
@@ -168,32 +168,26 @@ def dumps(payload: dict | list) -> str:
 
 
 class ReferenceMaps:
-    """Each shipped model's stored PCA map of its 2,000 reference test images (None where absent or stale)."""
+    """Each shipped model's stored PCA map of its 2,000 reference test images (None where absent or
+    stale): ``EmbeddingCache.lookup`` reads and checks the npz; the checkpoint id is hashed once."""
 
     def __init__(self) -> None:
-        self._maps: dict[Path, Projection | None] = {}
-        self._lock = threading.Lock()
+        self._cache = EmbeddingCache(max_items=8)
+        self._ids: dict[Path, str] = {}
 
     def get(self, entry: ModelEntry) -> Projection | None:
         folder = entry.folder
         if folder is None:
             return None
-        with self._lock:
-            if folder not in self._maps:
-                self._maps[folder] = self._load(folder)
-            return self._maps[folder]
-
-    @staticmethod
-    def _load(folder: Path) -> Projection | None:
-        path = embedding_path(folder, "pca", DEFAULT_N, 0)
-        if not path.is_file():
-            return None
         try:
-            projection, made_for = load_projection(path)
+            if folder not in self._ids:
+                self._ids[folder] = checkpoint_id(folder)  # a hash of the weights file
+            ckpt_id = self._ids[folder]
+            projection = self._cache.lookup(ckpt_id, "pca", DEFAULT_N, 0, folder)
         except CheckpointError as exc:
-            log.warning("ignoring %s: %s", path, exc)
+            log.warning("ignoring the stored PCA map of %s: %s", folder, exc)
             return None
-        return projection if made_for == checkpoint_id(folder) and projection.codes is not None else None
+        return projection if projection is not None and projection.codes is not None else None
 
 
 def embed_codes(entry: ModelEntry, codes: np.ndarray, reference: Projection | None) -> dict[str, Any]:
