@@ -104,9 +104,19 @@ def wait_for_summary(page, text: str = "Reconstruction MSE") -> str:
     return page.locator(SUMMARY).inner_text()
 
 
+def wait_for_figure(page) -> int:
+    """Wait until the reconstruction figure's image has loaded (the summary text can arrive a
+    moment before the browser has fetched and decoded the PNG); its natural width in pixels."""
+    page.wait_for_function(
+        "(() => { const i = document.querySelector('#reconstruct-figure img');"
+        " return i !== null && i.complete && i.naturalWidth > 0; })()"
+    )
+    return page.evaluate("document.querySelector('#reconstruct-figure img').naturalWidth")
+
+
 def figure_digest(page) -> str:
     """SHA-256 of the reconstruction figure's PNG bytes (same input -> same figure)."""
-    page.locator("#reconstruct-figure img").wait_for(state="visible")
+    wait_for_figure(page)
     data = page.evaluate(
         """async () => {
         const img = document.querySelector('#reconstruct-figure img');
@@ -136,7 +146,7 @@ def test_draw_a_stroke_at_once_and_see_its_reconstruction(page):
     draw(page)  # no click on the Brush before
     wait_for_summary(page)
     assert "highlight" in (brush.get_attribute("class") or "")
-    assert page.evaluate("document.querySelector('#reconstruct-figure img').naturalWidth") == 932
+    assert wait_for_figure(page) == 932
     page.screenshot(path=str(ARTIFACTS / "browser-reconstruct.png"), full_page=True)
     undo = page.locator("#sketchpad").get_by_role("button", name="Undo", exact=True)
     assert undo.is_enabled()
