@@ -56,6 +56,7 @@ def _train_here(args: argparse.Namespace) -> int:
         dataset=args.dataset, model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         latent_dim=args.latent_dim, hidden_dim=args.hidden_dim, channels=args.channels, seed=args.seed,
         train_limit=args.train_limit, log_every=10, device=args.device, schedule=args.schedule,
+        noise=args.noise, beta=args.beta,
     )  # fmt: skip
     if args.threads:
         import torch
@@ -181,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="constant",
         help="learning rate schedule (onecycle: warm-up then cosine, the conv recipe's)",
     )
+    p.add_argument(
+        "--noise",
+        default="none",
+        help="denoising run: corrupt the inputs (not the targets) with gaussian:SIGMA (added to [0, 1] "
+        "pixels, clipped) or mask:FRACTION (that share of pixels set to 0)",
+    )
+    p.add_argument("--beta", type=float, default=1.0, help="VAE models only: the KL term's weight")
     p.add_argument("--threads", type=_threads, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")

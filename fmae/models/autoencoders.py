@@ -8,6 +8,7 @@ keyword arguments are its config, so a checkpoint rebuilds it from config.json +
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from fmae.models.hubmixin import CheckpointHubMixin
@@ -41,6 +42,14 @@ class AutoEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Images (B, 1, 28, 28) -> reconstructions (B, 1, 28, 28) in [0, 1]."""
         return self.decode(self.encode(x))
+
+    def loss_terms(self, x: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The training loss of inputs ``x`` (B, 1, 28, 28) against clean images ``target`` (the
+        same, or the uncorrupted images for a denoising run): ``{"loss": what is minimised, ...its
+        named terms}``, scalars. Here the mean per-pixel binary cross-entropy (the tutorial's
+        ``BCELoss``, from logits for stability); a VAE adds its KL term."""
+        bce = F.binary_cross_entropy_with_logits(self.logits(x), target)
+        return {"loss": bce, "bce": bce}
 
 
 class MLPAutoEncoder(AutoEncoder, CheckpointHubMixin, **_HUB_KWARGS):

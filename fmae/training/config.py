@@ -9,12 +9,17 @@ from dataclasses import asdict, dataclass
 
 from fmae.data import check_name
 from fmae.models import FAST_CONV_ARCH, validate_config
+from fmae.training.noise import parse_noise
 from fmae.training.schedule import SCHEDULES
 
 #: hard limits so one run cannot hold the machine or its memory (the app may lower them)
 MAX_EPOCHS = 100
 MAX_BATCH = 4096
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer
+MAX_BETA = 100.0  # a VAE's KL weight: beyond this the codes carry (almost) nothing
+#: the models whose config takes ``beta`` (variational autoencoders), and the MLP-shaped ones
+VAE_MODELS = ("conv-vae", "mlp-vae")
+_MLP_SHAPED = ("mlp", "mlp-vae")
 
 
 @dataclass
@@ -31,6 +36,8 @@ class TrainConfig:
     channels: int = 16  # conv only (the fast design; the shipped fashion-conv uses 16)
     seed: int = 0
     schedule: str = "constant"  # "cosine": decays to 0 over the run; "onecycle": warm-up, then cosine
+    noise: str = "none"  # input corruption of a denoising run: "gaussian:SIGMA" or "mask:FRACTION"
+    beta: float = 1.0  # a VAE's KL weight (beta-VAE; 1 is the ELBO); ignored by other models
     train_limit: int | None = None  # use only the first N training images (quick runs)
     log_every: int = 100  # a StepEvent every this many steps
     device: str = "auto"
@@ -63,19 +70,31 @@ class TrainConfig:
             raise ValueError(f"schedule must be one of {', '.join(map(repr, SCHEDULES))}")
         if self.log_every < 1:
             raise ValueError("log_every must be positive")
+        if not isinstance(self.noise, str):
+            raise ValueError(f"noise must be a string, not {self.noise!r}")
+        parse_noise(self.noise)  # ValueError naming the accepted forms
+        bad_beta = isinstance(self.beta, bool) or not isinstance(self.beta, int | float)
+        if bad_beta or not math.isfinite(self.beta) or not 0 < self.beta <= MAX_BETA:
+            raise ValueError(f"beta must be a number in (0, {MAX_BETA:g}], not {self.beta!r}")
         validate_config({"model_type": self.model, **self.model_kwargs()})  # bounds, before allocating
         return self
 
-    def model_kwargs(self) -> dict[str, int]:
-        """The model's ``__init__`` kwargs implied by this config (conv: always the fast design)."""
-        if self.model == "mlp":
-            return {"hidden_dim": self.hidden_dim, "latent_dim": self.latent_dim}
-        return {
-            "latent_dim": self.latent_dim,
-            "hidden_dim": self.hidden_dim,
-            "channels": self.channels,
-            "arch": FAST_CONV_ARCH,
-        }
+    def model_kwargs(self) -> dict[str, int | float]:
+        """The model's ``__init__`` kwargs implied by this config (conv: always the fast design;
+        a VAE: also ``beta``)."""
+        kwargs: dict[str, int | float]
+        if self.model in _MLP_SHAPED:
+            kwargs = {"hidden_dim": self.hidden_dim, "latent_dim": self.latent_dim}
+        else:
+            kwargs = {
+                "latent_dim": self.latent_dim,
+                "hidden_dim": self.hidden_dim,
+                "channels": self.channels,
+                "arch": FAST_CONV_ARCH,
+            }
+        if self.model in VAE_MODELS:
+            kwargs["beta"] = float(self.beta)
+        return kwargs
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

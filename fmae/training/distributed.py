@@ -145,15 +145,15 @@ def sum_(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
-class _Logits(nn.Module):
-    """``model.logits`` as a module's forward, so ``DistributedDataParallel`` can wrap it."""
+class _LossTerms(nn.Module):
+    """``model.loss_terms`` as a module's forward, so ``DistributedDataParallel`` can wrap it."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.logits(x)
+    def forward(self, x: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.model.loss_terms(x, target)
 
 
 def _weighted_sum_hook(weight, bucket):  # no annotations: DDP checks real ones, these would be strings
@@ -164,7 +164,8 @@ def _weighted_sum_hook(weight, bucket):  # no annotations: DDP checks real ones,
 
 
 class ShardedStep:
-    """A trainer step (``_MLPFastStep`` or ``_AutogradStep``) run on this rank's share of each batch.
+    """A trainer step (``fmae.training.steps``' ``MLPFastStep`` or ``AutogradStep``) run on this
+    rank's share of each batch.
 
     Called with the global batch's indices, it steps on its share and returns the loss of the whole
     global batch (the same float on every rank). The MLP step must have been built for this rank's
@@ -182,7 +183,7 @@ class ShardedStep:
             inner.step.data_parallel(batch, sum_)
         else:
             ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-            ddp = nn.parallel.DistributedDataParallel(_Logits(inner.model), device_ids=ids)
+            ddp = nn.parallel.DistributedDataParallel(_LossTerms(inner.model), device_ids=ids)
             weight = (self.stop - self.start) / batch  # DDP's default would average: shares may differ
             ddp.register_comm_hook(weight, _weighted_sum_hook)
             inner.forward = ddp

@@ -46,6 +46,33 @@ def test_losses(
     return sum(p[0] for p in parts) / total, sum(p[1] for p in parts) / total, codes
 
 
+def test_loss_terms(
+    model: AutoEncoder, images: torch.Tensor, device: torch.device | None = None, seed: int = 0
+) -> dict[str, float]:
+    """The means of ``model.loss_terms`` over uint8 images (N, 28, 28), each image its own target,
+    and for a model with a KL term the ELBO per image in nats, ``-(784 * bce + kl)`` (``bce``: mean
+    per-pixel BCE, ``kl``: KL divergence per image). A VAE's terms use one posterior sample per
+    image, drawn from a generator seeded with ``seed`` inside ``torch.random.fork_rng``, so measuring
+    leaves the caller's random state untouched and gives the same numbers every time."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), torch.inference_mode():
+        torch.manual_seed(seed)
+        for i in range(0, images.shape[0], 2000):
+            x = to_float(images[i : i + 2000]).to(device)
+            for key, value in model.loss_terms(x, x).items():
+                sums[key] = sums.get(key, 0.0) + float(value) * x.shape[0]
+    model.train(was_training)
+    n = max(images.shape[0], 1)
+    terms = {k: v / n for k, v in sums.items() if k != "loss"}
+    if "kl" in terms and "bce" in terms:
+        terms["elbo"] = -(28 * 28 * terms["bce"] + terms["kl"])
+    return terms
+
+
 def image_losses(
     model: AutoEncoder, images: torch.Tensor, device: torch.device | None = None
 ) -> tuple[float, float]:

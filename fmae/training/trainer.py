@@ -12,14 +12,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from fmae.data import Dataset, to_float
+from fmae.data import Dataset
 from fmae.errors import NonFiniteError
 from fmae.models import AutoEncoder, all_finite, build_model, code_spread, model_is_finite, nonfinite_count
-from fmae.training import distributed, fastmlp
+from fmae.training import distributed
 from fmae.training.config import TrainConfig
-from fmae.training.events import DoneEvent, EpochEvent, StepEvent, TrainEvent
-from fmae.training.metrics import test_losses
-from fmae.training.schedule import lr_factor, make_scheduler
+from fmae.training.control import RunControl
+from fmae.training.events import DoneEvent, EpochEvent, FrameEvent, StepEvent, TrainEvent
+from fmae.training.frames import FrameRecorder
+from fmae.training.metrics import test_loss_terms, test_losses
+from fmae.training.steps import AutogradStep, MLPFastStep, make_step
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -47,14 +49,6 @@ def resolve_device(device: str = "auto") -> torch.device:
 def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean per-pixel binary cross-entropy, computed from logits (the tutorial's BCELoss)."""
     return F.binary_cross_entropy_with_logits(logits, target)
-
-
-def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
-    """Adam, fused where this build supports it (same maths, fewer kernel launches)."""
-    try:
-        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(model.parameters(), lr=lr)
 
 
 #: steps between two checks of the weights: the last good weights a diverged run keeps are at most
@@ -109,13 +103,21 @@ def train(
     test_data: Dataset,
     should_stop: Callable[[], bool] | None = None,
     model: AutoEncoder | None = None,
+    frames: FrameRecorder | None = None,
+    control: RunControl | None = None,
 ) -> Iterator[TrainEvent]:
-    """Train an autoencoder; yield StepEvent, EpochEvent and finally one DoneEvent.
+    """Train an autoencoder; yield StepEvent, EpochEvent, FrameEvent and finally one DoneEvent.
 
     ``should_stop`` is polled between steps; when it returns True the run ends after the
-    current step with ``DoneEvent(stopped=True)``. The MLP on the CPU trains through
-    ``fmae.training.fastmlp`` (same maths, no autograd); other models through autograd. The model's
-    parameters are current at every EpochEvent and DoneEvent, not in between.
+    current step with ``DoneEvent(stopped=True)``. ``frames``: a ``FrameRecorder`` that takes a
+    FrameEvent of the latent map before the first step, every ``frames.every_s`` seconds and at each
+    epoch end (its frames stay in it for replay). ``control``: a ``RunControl`` whose pause, step,
+    resume and stop act between steps; a run paused past its idle time ends with
+    ``DoneEvent(stopped=True, timed_out=True)`` keeping its model. Neither changes the weights a
+    seed gives. A denoising run (``config.noise``) corrupts each batch's inputs, not its targets.
+    The MLP on the CPU without noise trains through ``fmae.training.fastmlp`` (same maths, no
+    autograd); other runs through autograd. The model's parameters are current at every EpochEvent,
+    FrameEvent and DoneEvent, not in between.
 
     A run whose training loss, test loss or weights stop being finite numbers ends at once with
     ``DoneEvent(diverged="...")`` holding the last good weights (see ``DoneEvent``, ``GOOD_EVERY``).
@@ -133,20 +135,35 @@ def train(
     n = images.shape[0]
     bs = min(config.batch_size, n)
     steps = n // bs  # drop_last, as in the tutorial
-    step_fn = _make_step(config, model, images, device, bs, config.epochs * steps)
+    step_fn = make_step(config, model, images, device, bs, config.epochs * steps)
     good = _LastGood(step_fn.live)
     history: dict[str, list[float]] = {"step_loss": [], "epoch_train_bce": [], "test_bce": [], "test_mse": []}
     start, done_steps = time.perf_counter(), 0
 
     def end(stopped: bool = False, why: str = "") -> DoneEvent:
-        return _end(model, step_fn, good, history, time.perf_counter() - start, done_steps, stopped, why)
+        timed_out = control is not None and control.timed_out
+        elapsed = time.perf_counter() - start
+        return _end(model, step_fn, good, history, elapsed, done_steps, stopped, why, timed_out)
 
+    def frame(epoch_done: float, loss: float, epoch_end: bool = False) -> FrameEvent:
+        step_fn.finish()  # the fast MLP's weights live in a flat buffer: current in the model now
+        held = control is not None and control.paused
+        elapsed = time.perf_counter() - start
+        shot, codes = frames.capture(model, done_steps, epoch_done, loss, elapsed, epoch_end)
+        return FrameEvent(shot, codes, frames.labels, held)
+
+    if frames is not None and loud:
+        yield frame(0.0, float("nan"))
     for epoch in range(1, config.epochs + 1):
         model.train()
         perm = torch.randperm(n, generator=gen).to(device)
         epoch_sum, t_log, seen = 0.0, time.perf_counter(), 0
+        terms_sum: dict[str, float] = {}
         for step in range(1, steps + 1):
             if should_stop is not None and should_stop():
+                yield end(stopped=True)
+                return
+            if control is not None and not control.gate(should_stop):
                 yield end(stopped=True)
                 return
             if done_steps % GOOD_EVERY == 0:
@@ -159,13 +176,19 @@ def train(
             done_steps += 1
             history["step_loss"].append(value)
             epoch_sum += value
+            for key, term in step_fn.terms.items():
+                terms_sum[key] = terms_sum.get(key, 0.0) + term
             seen += bs
             if step % config.log_every == 0 or step == steps:
                 now = time.perf_counter()
                 rate = seen / max(now - t_log, 1e-9)
                 t_log, seen = now, 0
                 if loud:
-                    yield StepEvent(epoch, config.epochs, step, steps, value, now - start, rate)
+                    terms = step_fn.terms
+                    yield StepEvent(epoch, config.epochs, step, steps, value, now - start, rate, terms)
+            show = control is not None and control.take_show()
+            if frames is not None and loud and step < steps and (show or frames.due()):
+                yield frame(epoch - 1 + step / steps, value)
         step_fn.finish()
         measured = distributed.on_main(lambda: _measure(model, test_data, device))  # the others wait
         if measured is None:
@@ -173,103 +196,48 @@ def train(
             return
         good.keep_live(done_steps)
         model.train()
-        test_bce, test_mse, spread = measured
+        test_bce, test_mse, spread, test_terms = measured
         history["epoch_train_bce"].append(epoch_sum / steps)
         history["test_bce"].append(test_bce)
         history["test_mse"].append(test_mse)
         elapsed = time.perf_counter() - start
         if loud:
+            terms = {k: v / steps for k, v in terms_sum.items()}
             yield EpochEvent(
-                epoch, config.epochs, epoch_sum / steps, test_bce, test_mse, elapsed, model, spread
-            )
+                epoch, config.epochs, epoch_sum / steps, test_bce, test_mse, elapsed, model, spread, terms,
+                test_terms,
+            )  # fmt: skip
+            if frames is not None:
+                yield frame(float(epoch), value, epoch_end=True)
     yield end()
 
 
 def _measure(
     model: AutoEncoder, test: Dataset, device: torch.device
-) -> tuple[float, float, float | None] | None:
-    """Test BCE, MSE, code spread at an epoch's end; None when a loss, a code or a weight is not finite."""
+) -> tuple[float, float, float | None, dict[str, float]] | None:
+    """Test BCE, MSE, code spread and (a VAE's) loss terms at an epoch's end; None when a loss, a code
+    or a weight is not finite."""
     bce, mse, codes = test_losses(model, test.images, device)
     if not (math.isfinite(bce + mse) and model_is_finite(model) and nonfinite_count(codes) == 0):
         return None
-    return bce, mse, code_spread(codes) if codes.shape[0] >= 2 else None
+    terms = test_loss_terms(model, test.images, device) if hasattr(model, "posterior") else {}
+    return bce, mse, code_spread(codes) if codes.shape[0] >= 2 else None, terms
 
 
 def _end(
-    model: AutoEncoder, step_fn: _AutogradStep | _MLPFastStep, good: _LastGood,
+    model: AutoEncoder, step_fn: AutogradStep | MLPFastStep, good: _LastGood,
     history: dict[str, list[float]], elapsed: float, done_steps: int, stopped: bool, why: str,
+    timed_out: bool = False,
 ) -> DoneEvent:  # fmt: skip
     """The run's DoneEvent: the model as it is, or (``why`` given, or its weights not finite) the
     last good weights, saying why."""
     step_fn.finish()
     if not why and model_is_finite(model):
-        return DoneEvent(model.eval(), history, stopped, elapsed, "", done_steps)
+        return DoneEvent(model.eval(), history, stopped, elapsed, "", done_steps, timed_out)
     good.restore()
     step_fn.finish()
     why = why or f"the weights were {_NOT_FINITE} when the run ended"
     return DoneEvent(model.eval(), history, False, elapsed, why, good.step)
-
-
-class _AutogradStep:
-    """One optimizer step for any model: autograd + (fused) Adam, the config's schedule."""
-
-    def __init__(self, config: TrainConfig, model: AutoEncoder, images: torch.Tensor, total_steps: int):
-        self.model = model
-        self.x_all = to_float(images).to(next(model.parameters()).device)  # (N, 1, 28, 28) in memory
-        self.optimizer = make_optimizer(model, config.lr)
-        self.scheduler = make_scheduler(self.optimizer, config.schedule, total_steps)
-        self.steps = 0
-        self.live = list(model.parameters())  # the weights as they train
-        self.forward: Callable[[torch.Tensor], torch.Tensor] = model.logits  # DDP's, under torchrun
-
-    def __call__(self, idx: torch.Tensor) -> float:
-        batch = self.x_all[idx]  # (B, 1, 28, 28)
-        loss = reconstruction_loss(self.forward(batch), batch)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        if self.scheduler is not None:
-            self.scheduler.step()
-        self.steps += 1
-        if self.steps % fastmlp.FLUSH_EVERY == 0:  # keep Adam's moments out of denormal floats
-            moments = [t for state in self.optimizer.state.values() for k, t in state.items() if k != "step"]
-            fastmlp.flush_tiny_(moments)
-        return loss.item()
-
-    def finish(self) -> None:
-        """Nothing to do: the model's parameters are the optimizer's."""
-
-
-class _MLPFastStep:
-    """The same step for the MLP on the CPU, without autograd (see ``fmae.training.fastmlp``)."""
-
-    def __init__(
-        self, config: TrainConfig, model: AutoEncoder, images: torch.Tensor, bs: int, total_steps: int
-    ):
-        self.step = fastmlp.MLPTrainStep(model, bs, config.lr)
-        self.images = images.reshape(images.shape[0], -1)  # (N, 784) uint8
-        self.base_lr, self.total, self.schedule = config.lr, total_steps, config.schedule
-        self.live = [self.step.params]  # the weights as they train: one flat buffer, not the model's
-
-    def __call__(self, idx: torch.Tensor) -> float:
-        value = self.step.step(self.step.load_batch(self.images, idx))
-        if self.schedule != "constant":  # the schedule's closed form (cosine: CosineAnnealingLR's)
-            self.step.lr = self.base_lr * lr_factor(self.schedule, self.step.steps, self.total)
-        return value
-
-    def finish(self) -> None:
-        self.step.write_back()
-
-
-def _make_step(
-    config: TrainConfig, model: AutoEncoder, images: torch.Tensor, device: torch.device, bs: int, total: int
-) -> _AutogradStep | _MLPFastStep:
-    if fastmlp.supports(model, device):
-        step = _MLPFastStep(config, model, images, distributed.local_batch(bs), total)
-    else:
-        step = _AutogradStep(config, model, images, total)
-    ctx = distributed.context()
-    return step if ctx is None else distributed.ShardedStep(step, ctx, bs)
 
 
 def train_to_end(config: TrainConfig, train_data: Dataset, test_data: Dataset) -> DoneEvent:
