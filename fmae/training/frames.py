@@ -13,6 +13,7 @@ and nothing else (distances within a frame are kept). Latent size 1: the code ag
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,13 +114,17 @@ class FrameRecorder:
     """Takes and keeps the frames of one run. ``train(..., frames=recorder)`` calls ``capture``;
     ``frames`` holds them in order. At most ``max_frames`` are kept: when full, every second frame
     that is not an epoch end (nor the first or last) is dropped and the interval doubles, so a long
-    run keeps an even sample of itself within a fixed memory.
+    run keeps an even sample of itself within a fixed memory. ``clock``: seconds, monotonic
+    (``time.perf_counter``; tests pass their own).
     """
 
-    def __init__(self, probe: Probe, every_s: float = FRAME_EVERY_S, max_frames: int = MAX_FRAMES):
+    def __init__(
+        self, probe: Probe, every_s: float = FRAME_EVERY_S, max_frames: int = MAX_FRAMES,
+        clock: Callable[[], float] = time.perf_counter,
+    ):  # fmt: skip
         if every_s <= 0 or max_frames < 4:
             raise ValueError("every_s must be positive and max_frames at least 4")
-        self.probe, self.every_s, self.max_frames = probe, every_s, max_frames
+        self.probe, self.every_s, self.max_frames, self.clock = probe, every_s, max_frames, clock
         self.frames: list[LatentFrame] = []
         self._last_t = -float("inf")
 
@@ -129,7 +134,7 @@ class FrameRecorder:
 
     def due(self, now: float | None = None) -> bool:
         """True when ``every_s`` seconds have passed since the last frame."""
-        return (time.perf_counter() if now is None else now) - self._last_t >= self.every_s
+        return (self.clock() if now is None else now) - self._last_t >= self.every_s
 
     @torch.inference_mode()
     def capture(
@@ -155,7 +160,7 @@ class FrameRecorder:
         pixels = (recon.float().cpu().numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
         frame = LatentFrame(step, epoch, float(loss), elapsed, xy, pixels, epoch_end)
         self.frames.append(frame)
-        self._last_t = time.perf_counter()
+        self._last_t = self.clock()
         if len(self.frames) > self.max_frames:
             self._thin()
         return frame, codes
