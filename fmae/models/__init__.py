@@ -38,12 +38,14 @@ from fmae.models.integrity import (
 )
 from fmae.models.registry import (
     CONFIG_BOUNDS,
+    FLOAT_KEYS,
     MODELS,
     build_model,
     model_config,
     model_type_of,
     validate_config,
 )
+from fmae.models.vae import LOGVAR_RANGE, MAX_BETA, MLPVAE, ConvVAE, VariationalAutoEncoder, gaussian_kl
 
 __all__ = [
     "ASSETS_FILE",
@@ -54,9 +56,13 @@ __all__ = [
     "CONFIG_FILE",
     "CONV_ARCHS",
     "FAST_CONV_ARCH",
+    "FLOAT_KEYS",
     "HUB_FILES",
     "INFO_FILE",
     "KNOWN_DATASETS",
+    "LOGVAR_RANGE",
+    "MAX_BETA",
+    "MLPVAE",
     "MODELS",
     "UNSAFE_SUFFIXES",
     "WEIGHTS_FILE",
@@ -65,8 +71,10 @@ __all__ = [
     "Checkpoint",
     "CheckpointHubMixin",
     "ConvAutoEncoder",
+    "ConvVAE",
     "MLPAutoEncoder",
     "ModelAssets",
+    "VariationalAutoEncoder",
     "all_finite",
     "analyze",
     "build_model",
@@ -75,6 +83,7 @@ __all__ = [
     "check_weights",
     "code_spread",
     "download_checkpoint",
+    "gaussian_kl",
     "is_collapsed",
     "load_assets",
     "load_checkpoint",

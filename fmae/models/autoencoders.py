@@ -162,8 +162,12 @@ def _first_conv_layers(latent_dim: int, c: int, hidden_dim: int) -> tuple[nn.Seq
     return encoder, decoder
 
 
-def _fast_conv_layers(latent_dim: int, c: int, hidden_dim: int) -> tuple[nn.Sequential, nn.Sequential]:
-    """``arch=2``: space-to-depth in, sub-pixel convolutions out, nothing computed at 28x28."""
+def _fast_conv_layers(
+    latent_dim: int, c: int, hidden_dim: int, code_dim: int | None = None
+) -> tuple[nn.Sequential, nn.Sequential]:
+    """``arch=2``: space-to-depth in, sub-pixel convolutions out, nothing computed at 28x28. The
+    encoder ends in ``code_dim`` numbers (default ``latent_dim``; a VAE's: 2 * latent, its posterior's
+    mean and log-variance); the decoder takes ``latent_dim``."""
     encoder = nn.Sequential(
         nn.PixelUnshuffle(2),  # (B, 4, 14, 14): each 2x2 block as 4 channels
         nn.Conv2d(4, c, 3, padding=1),  # (B, c, 14, 14)
@@ -175,7 +179,7 @@ def _fast_conv_layers(latent_dim: int, c: int, hidden_dim: int) -> tuple[nn.Sequ
         nn.Flatten(),
         nn.Linear(2 * c * 49, hidden_dim),
         nn.ReLU(),
-        nn.Linear(hidden_dim, latent_dim),
+        nn.Linear(hidden_dim, code_dim or latent_dim),
     )
     decoder = nn.Sequential(
         nn.Linear(latent_dim, hidden_dim),

@@ -27,14 +27,21 @@ _SOURCES = {
 }
 _PRETTY = {"fashion": "Fashion-MNIST", "mnist": "MNIST"}
 _HUB_DATASETS = {"fashion": "zalando-datasets/fashion_mnist", "mnist": "ylecun/mnist"}
-_CLASSES = {"mlp": "MLPAutoEncoder", "conv": "ConvAutoEncoder"}
+_CLASSES = {"mlp": "MLPAutoEncoder", "conv": "ConvAutoEncoder", "conv-vae": "ConvVAE", "mlp-vae": "MLPVAE"}
 #: metric key -> (model-index metric type, readable name)
 _METRICS = {
     "test_bce": ("bce", "Test reconstruction BCE (per pixel)"),
     "test_mse": ("mse", "Test reconstruction MSE (per pixel)"),
     "pca_mse": ("mse", "PCA baseline MSE, same number of components"),
     "knn_acc": ("accuracy", "kNN (k=5) accuracy on the latent codes"),
+    "test_kl": ("kl", "Test KL divergence of the posterior to N(0, I) (nats per image)"),
+    "test_elbo": ("elbo", "Test ELBO (nats per image; higher is better)"),
 }
+
+
+def _is_vae(config: dict[str, Any]) -> bool:
+    """A variational autoencoder's config: it has a KL weight ``beta``."""
+    return "beta" in config
 
 
 def _numeric_metrics(info: dict[str, Any]) -> dict[str, float]:
@@ -69,7 +76,7 @@ def _metadata(config: dict[str, Any], info: dict[str, Any]) -> str:
         library_name="fmae",
         license="mit",
         pipeline_tag="image-feature-extraction",
-        tags=["autoencoder", "fmae", "pytorch", dataset, model_type],
+        tags=["autoencoder", *(["vae"] if _is_vae(config) else []), "fmae", "pytorch", dataset, model_type],
         datasets=[hub_dataset] if hub_dataset else None,
         model_name=f"fmae-{dataset}-{model_type}",
         eval_results=results or None,
@@ -85,8 +92,29 @@ def _metrics_table(info: dict[str, Any]) -> str:
     return "| metric | key | value |\n|---|---|---|\n" + "\n".join(rows) + "\n"
 
 
-def _usage(repo_id: str | None) -> str:
+def _intro(config: dict[str, Any], cls: str) -> str:
+    """What the model is: an autoencoder, or a VAE with its ``beta`` (the loss it was trained on)."""
+    latent = config.get("latent_dim", "?")
+    if not _is_vae(config):
+        return f"""An autoencoder (`fmae.models.{cls}`) that compresses 28x28 grayscale images into a
+{latent}-dimensional code and reconstructs them.
+"""
+    beta = config["beta"]
+    beta = f"{beta:g}" if isinstance(beta, int | float) else beta
+    return f"""A variational autoencoder (`fmae.models.{cls}`, Kingma & Welling 2014) with beta = {beta}:
+its encoder maps a 28x28 grayscale image to a Gaussian posterior over a {latent}-dimensional code
+(mean and log-variance), its decoder maps a code back to an image. It was trained on the
+reconstruction BCE plus beta times the KL divergence of the posterior to N(0, I) (beta = 1: the
+negative ELBO; larger: a beta-VAE). `encode` returns the posterior mean; `sample(n)` decodes codes
+drawn from N(0, I).
+"""
+
+
+def _usage(repo_id: str | None, vae: bool = False) -> str:
     repo = repo_id or "<namespace>/<name>"
+    sample = (
+        "\nsamples = ckpt.model.sample(8, torch.Generator().manual_seed(0))  # (8, 1, 28, 28)" if vae else ""
+    )
     return f"""```python
 import torch
 from fmae.hub import pull_checkpoint
@@ -96,7 +124,7 @@ folder = pull_checkpoint("{repo}")  # config.json + model.safetensors only, neve
 ckpt = load_checkpoint(folder)  # checks config bounds and exact weight shapes
 images = torch.rand(4, 1, 28, 28)  # (B, 1, 28, 28) in [0, 1]
 codes = ckpt.model.encode(images)  # (B, latent_dim)
-recon = ckpt.model.decode(codes)  # (B, 1, 28, 28) in [0, 1]
+recon = ckpt.model.decode(codes)  # (B, 1, 28, 28) in [0, 1]{sample}
 ```
 
 From the command line: `python -m fmae pull {repo} --out checkpoints/pulled`.
@@ -130,15 +158,14 @@ def render_card(
     model_type = str(config.get("model_type", "?"))
     cls = _CLASSES.get(model_type, model_type)
     seed = info.get("seed")
+    kind = "variational autoencoder" if _is_vae(config) else "autoencoder"
     gallery = "".join(f"### {_IMAGE_TITLES.get(n, n)}\n\n![{n}]({n})\n\n" for n in CARD_IMAGES if n in images)
     return f"""---
 {_metadata(config, info)}---
 
-# fmae {model_type} autoencoder on {_PRETTY.get(dataset, dataset)}
+# fmae {model_type} {kind} on {_PRETTY.get(dataset, dataset)}
 
-An autoencoder (`fmae.models.{cls}`) that compresses 28x28 grayscale images into a
-{config.get("latent_dim", "?")}-dimensional code and reconstructs them.
-
+{_intro(config, cls)}
 - **Dataset:** {_SOURCES.get(dataset, dataset)}
 - **Data files used:** `{info.get("dataset_source", "unknown")}`
 - **Model class:** `fmae.models.{cls}`
@@ -160,4 +187,4 @@ the kNN accuracy measures how well the codes separate the classes (labels unused
 {_json_block(info.get("train_config") or {})}
 ## Usage
 
-{_usage(repo_id)}"""
+{_usage(repo_id, _is_vae(config))}"""
