@@ -25,6 +25,7 @@ from fmae.training.frames import (
     plane_positions,
 )
 from fmae.training.metrics import (
+    denoising_mse,
     encode_images,
     evaluate,
     image_losses,
@@ -73,6 +74,7 @@ __all__ = [
     "compute_assets",
     "corrupt",
     "dataset_pca",
+    "denoising_mse",
     "distributed",
     "encode_images",
     "evaluate",
