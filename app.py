@@ -48,7 +48,7 @@ def build_demo(app: AppState | None = None) -> gr.Blocks:
             with gr.Tab(t("tab_train"), id="train"):
                 train_settings = train_tab.build(app)
             with gr.Tab(t("tab_reconstruct"), id="reconstruct"):
-                reconstruct_tab.build(app)
+                second_picker = reconstruct_tab.build(app)
             with gr.Tab(t("tab_embeddings"), id="embeddings"):
                 embed_tab.build(app)
             with gr.Tab(t("tab_hub"), id="hub"):
@@ -81,6 +81,7 @@ def build_demo(app: AppState | None = None) -> gr.Blocks:
             api_visibility="undocumented",
             concurrency_limit=None,
         )
+        reconstruct_tab.wire_load(app, demo, second_picker)  # its choices in the visitor's language
         links.wire(app, demo, copy, link_box, note, tabs, train_settings)  # ?model=...&tab=...: ui/links.py
         demo.unload(app.drop)
     demo.fmae_state = app  # tests and benchmarks reach the sessions through this

@@ -40,12 +40,14 @@ from PIL import Image
 
 from fmae.data import DATASETS
 from fmae.errors import CheckpointError, FmaeError, InputImageError
-from fmae.images import MAX_UPLOAD_BYTES, explain_figure, gray, preprocess
+from fmae.images import MAX_UPLOAD_BYTES, gray, preprocess
 from fmae.latent import DEFAULT_N, EmbeddingCache, Projection, checkpoint_id, nearest, place
 from fmae.latent import decode as decode_codes
 from fmae.latent import encode as encode_images
-from fmae.models import analyze, nonfinite_count
+from fmae.models import Analysis, nonfinite_count
 from fmae.session import ModelEntry
+from fmae.training import parse_noise
+from ui.reconstruct_compare import explain, figure
 from ui.state import AppState, user_error
 
 log = logging.getLogger(__name__)
@@ -229,25 +231,30 @@ def build(app: AppState) -> None:
                 })  # fmt: skip
             return dumps(models)
 
-    def reconstruct(image: gr.FileData, model: str = default) -> tuple[gr.FileData, str]:
-        """Reconstruct one image with an autoencoder: the picture becomes the 28x28 grey input of the model's dataset (the object found, cropped and centred, ink bright on black), is encoded to a latent code and decoded back; the error says how well the model knows such images.
+    def reconstruct(
+        image: gr.FileData, model: str = default, noise: str = "", second_model: str = ""
+    ) -> tuple[gr.FileData, str]:
+        """Reconstruct one image with an autoencoder: the picture becomes the 28x28 grey input of the model's dataset (the object found, cropped and centred, ink bright on black), is encoded to a latent code and decoded back; the error says how well the model knows such images. Optionally corrupt the input first (to test a denoising autoencoder) and compare with a second model.
 
         Args:
             image: the picture (PNG, JPEG, WebP, GIF, BMP or TIFF, up to 10 MB, any size; a photo or a drawing of one object, dark on light or light on dark).
             model: the name of a model from list_models; empty: the app's default model.
+            noise: empty or none: no noise; gaussian:SIGMA (add Gaussian noise of standard deviation SIGMA in [0, 1], pixels in [0, 1]) or mask:FRACTION (set that fraction of pixels to 0), with a fixed seed: the same image and noise give the same noisy input. The models see the noisy input; every error is measured against the clean input.
+            second_model: empty: none; else the name of a second model from list_models, which gets the same (noisy) input.
 
         Returns:
-            a PNG figure, 224x224 tiles: model input, reconstruction, absolute error heatmap, PCA reconstruction; the latent code as bars below.
-            JSON: model, dataset; mse (mean squared error over the 784 pixels, pixels in [0, 1]); percentile (% of the dataset's test images with a smaller error, null if unknown); pca_mse (PCA with as many components as the code, null if unknown); latent (latent_dim floats); input and reconstruction (28x28 rows of floats in [0, 1], 3 decimals).
+            a PNG figure, 224x224 tiles: model input (and the noisy input), reconstruction, absolute error heatmap, PCA reconstruction, one row per model; the latent codes as bars below.
+            JSON: model, dataset; mse (mean squared error between reconstruction and the clean input over the 784 pixels, pixels in [0, 1]); percentile (% of the dataset's test images with a smaller error, null if unknown); pca_mse (PCA with as many components as the code, null if unknown); latent (latent_dim floats); input (the clean input) and reconstruction (28x28 rows of floats in [0, 1], 3 decimals); noise (none or kind:level); noisy_input (28x28, null without noise); second (null, or the second model's model, dataset, mse, percentile, pca_mse, latent, reconstruction).
         """  # noqa: E501
         with _user_errors():
             entry = shipped_entry(app, model)
-            a = analyze(entry.checkpoint.model, model_input(image, entry), entry.assets)
-            figure = explain_figure(a.input, a.recon, a.pca_recon, a.latent, scale=SCALE)
-            return png_file(figure, "reconstruction"), dumps({
-                "model": entry.name, "dataset": entry.checkpoint.dataset, "mse": a.mse,
-                "percentile": a.percentile, "pca_mse": a.pca_mse, "latent": floats(a.latent),
-                "input": grid(a.input), "reconstruction": grid(a.recon),
+            other = shipped_entry(app, second_model) if (second_model or "").strip() else None
+            r = explain(model_input(image, entry), entry, other, parse_noise(noise))
+            first, *more = [tool_numbers(e, a) for e, a in r.models]
+            noisy = None if r.noisy is None else grid(r.noisy)
+            return png_file(figure(r), "reconstruction"), dumps({
+                **first, "input": grid(r.clean), "noise": str(r.noise), "noisy_input": noisy,
+                "second": more[0] if more else None,
             })  # fmt: skip
 
     def encode(image: gr.FileData, model: str = default) -> str:
@@ -322,6 +329,14 @@ def build(app: AppState) -> None:
     # as one string of both; unqueued, each output is its own content. _SLOTS bounds the work instead.
     for tool in (list_models, reconstruct, encode, decode, embed):
         gr.api(tool, api_name=tool.__name__, queue=False)
+
+
+def tool_numbers(entry: ModelEntry, a: Analysis) -> dict[str, Any]:
+    """One model's part of ``reconstruct``'s JSON (errors against the clean input)."""
+    return {
+        "model": entry.name, "dataset": entry.checkpoint.dataset, "mse": a.mse, "percentile": a.percentile,
+        "pca_mse": a.pca_mse, "latent": floats(a.latent), "reconstruction": grid(a.recon),
+    }  # fmt: skip
 
 
 def code_array(code: Any, latent_dim: int) -> np.ndarray:

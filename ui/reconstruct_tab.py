@@ -1,7 +1,9 @@
-"""Reconstruct tab: draw or upload an image and see what the model makes of it.
+"""Reconstruct tab: draw or upload an image and see what the model makes of it; optionally add
+noise to the input (what a denoising autoencoder is for) and compare with a second model.
 
-The work is in ``fmae.images`` (input -> 28x28, numpy figures) and ``fmae.models.analyze``
-(forward pass, errors, percentile, PCA); handlers here only wire them.
+The work is in ``fmae.images`` (input -> 28x28, numpy figures), ``fmae.models.analyze`` (forward
+pass, errors, percentile, PCA) and ``fmae.training.corrupt`` (the noise), put together for one
+input by ``ui.reconstruct_compare``; handlers here only wire them.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ import gradio as gr
 import numpy as np
 
 from fmae.errors import FmaeError
-from fmae.images import explain_figure, preprocess
-from fmae.models import Analysis, analyze
-from fmae.session import ModelEntry
+from fmae.images import preprocess
+from fmae.session import ModelEntry, Session
+from fmae.training import Noise
 from ui.i18n import lang_of, t, tr
+from ui.reconstruct_compare import NOISE_KINDS, explain, figure, noise_of, numbers, summary
 from ui.state import AppState, user_error
 
-SCALE = 8  # 28 px -> 224 px, nearest neighbour: every model pixel stays visible
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
-PRETTY = {"fashion": "Fashion-MNIST", "mnist": "MNIST"}
 PROMPT = tr("en", "prompt")  # what an empty canvas gives (ui/text_*.py hold the tab's text)
+NONE = ""  # the second-model picker's value for "no second model"
 
 
 def example_paths() -> list[Path]:
@@ -30,45 +32,47 @@ def example_paths() -> list[Path]:
     return sorted(EXAMPLES_DIR.glob("*.png"))
 
 
-def summary(a: Analysis, entry: ModelEntry, lang: str = "en") -> str:
-    """The numbers under the pictures, as markdown (in ``lang``)."""
-    dataset = PRETTY.get(entry.checkpoint.dataset, entry.checkpoint.dataset)
-    lines = [tr(lang, "rec_mse", mse=a.mse, name=entry.name)]
-    if a.percentile is not None:
-        lines.append(tr(lang, "rec_percentile", p=a.percentile, dataset=dataset))
-    if a.pca_mse is not None:
-        better = "rec_pca_better" if a.mse < a.pca_mse else "rec_pca_worse"
-        lines.append(tr(lang, better, k=a.latent.shape[0], mse=a.pca_mse))
-    code = ", ".join(f"{v:+.2f}" for v in a.latent[:32]) + (", …" if a.latent.shape[0] > 32 else "")
-    lines.append(tr(lang, "rec_latent", n=a.latent.shape[0], code=code))
-    return "\n\n".join(lines)
+def render(
+    x: np.ndarray | None, entry: ModelEntry, lang: str = "en", noise: Noise | None = None,
+    second: ModelEntry | None = None,
+) -> tuple[Any, ...]:  # fmt: skip
+    """One clean 28x28 input (or None: nothing drawn) -> (figure, summary, numbers, last input).
 
-
-def numbers(a: Analysis, entry: ModelEntry) -> dict[str, Any]:
-    """The analysis as JSON for API users: errors, latent code and the 28x28 images (3 decimals)."""
-
-    def grid(x: np.ndarray | None) -> list[list[float]] | None:
-        return None if x is None else np.round(x, 3).tolist()
-
-    return {
-        "model": entry.name, "dataset": entry.checkpoint.dataset, "mse": a.mse, "percentile": a.percentile,
-        "pca_mse": a.pca_mse, "latent": [round(float(v), 4) for v in a.latent], "input": grid(a.input),
-        "reconstruction": grid(a.recon), "pca_reconstruction": grid(a.pca_recon),
-    }  # fmt: skip
-
-
-def render(x: np.ndarray | None, entry: ModelEntry, lang: str = "en") -> tuple[Any, ...]:
-    """One 28x28 input (or None: nothing drawn) -> (figure, summary, numbers, last input)."""
+    ``noise`` corrupts the input both models see (errors stay against the clean input); ``second``
+    is the model to compare with. The last input is the clean one."""
     if x is None:
         return None, tr(lang, "prompt"), None, None
-    a = analyze(entry.checkpoint.model, x, entry.assets)
-    figure = explain_figure(a.input, a.recon, a.pca_recon, a.latent, scale=SCALE)
-    return figure, summary(a, entry, lang), numbers(a, entry), a.input
+    r = explain(x, entry, second, noise)
+    return figure(r), summary(r, lang), numbers(r), r.clean
 
 
-def build(app: AppState) -> None:
-    """Lay out the tab inside the current ``gr.Tab`` and wire its events."""
+def second_choices(app: AppState, session: Session | None = None, lang: str = "en") -> list[tuple[str, str]]:
+    """The second-model picker's choices: "none", then the models of the main picker."""
+    return [(tr(lang, "second_none"), NONE), *app.choices(session, lang)]
+
+
+def build(app: AppState) -> gr.Dropdown:
+    """Lay out the tab inside the current ``gr.Tab`` and wire its events; returns the second-model
+    picker (``wire_load`` fills its choices when a page loads)."""
     gr.Markdown(t("rec_help"))
+    # above the canvas, one line on a wide screen: easy to find, and on a phone (where the columns
+    # stack) the result still comes right under the canvas
+    with gr.Row(elem_id="reconstruct-options", equal_height=True):
+        with gr.Column(scale=3, min_width=240):
+            level = gr.Slider(
+                0, 1, value=0, step=0.05, label=t("noise_level"), info=t("noise_level_info"),
+                elem_id="noise-level",
+            )  # fmt: skip
+        with gr.Column(scale=2, min_width=200):
+            kind = gr.Radio(
+                [(t(f"noise_{k}"), k) for k in NOISE_KINDS], value=NOISE_KINDS[0], label=t("noise_kind"),
+                elem_id="noise-kind",
+            )  # fmt: skip
+        with gr.Column(scale=3, min_width=240):
+            second = gr.Dropdown(
+                choices=second_choices(app), value=NONE, label=t("second_model"), info=t("second_model_info"),
+                allow_custom_value=True, elem_id="second-model",
+            )  # fmt: skip
     # on a phone the columns stack: canvas, then the result at once, then the upload box
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
@@ -78,7 +82,7 @@ def build(app: AppState) -> None:
                 label=t("draw_here"), elem_id="sketchpad",
             )  # fmt: skip
         with gr.Column(scale=2, min_width=300):
-            figure = gr.Image(
+            figure_box = gr.Image(
                 label=t("rec_figure"), show_label=False,
                 format="png", interactive=False, buttons=["download"], elem_id="reconstruct-figure",
             )  # fmt: skip
@@ -94,60 +98,101 @@ def build(app: AppState) -> None:
         label=t("examples"), columns=12, rows=1, height=120, allow_preview=False,
         object_fit="contain", elem_id="examples",
     )  # fmt: skip
-    last = gr.State(None)
-    outputs = [figure, info, data, last]
+    last = gr.State(None)  # the clean 28x28 input: noise and models change without redrawing
+    options = [kind, level, second]
     # up to 4 at once across visitors: inference is read-only, and a queue of sketches would lag
     common = {
-        "outputs": outputs,
+        "outputs": [figure_box, info, data, last],
         "concurrency_limit": 4,
         "concurrency_id": "reconstruct",
         "show_progress": "hidden",
     }
 
-    def show(x: np.ndarray | None, entry: ModelEntry, request: gr.Request) -> tuple[Any, ...]:
-        """Render a new input and keep it in the session: the Embeddings tab puts it on its maps."""
-        out = render(x, entry, lang_of(request))
-        app.session(request).last_input = out[3]
+    def show(x: Any, model: str | None, options: tuple, request: gr.Request, keep: bool = True) -> tuple:
+        """Render an input (``keep``: a new one, prepared here and kept in the session for the
+        Embeddings tab's maps; else the last clean 28x28 input again)."""
+        noise_kind, noise_level, second_model = options
+        lang = lang_of(request)
+        try:
+            entry = app.resolve(request, model)
+            other = app.resolve(request, second_model) if second_model else None
+            noise = noise_of(noise_kind, noise_level)
+            x = preprocess(x, entry.checkpoint.dataset) if keep and x is not None else x
+            out = render(None if x is None else np.asarray(x, np.float32), entry, lang, noise, other)
+        except (FmaeError, ValueError) as exc:
+            raise user_error(exc, lang) from None
+        if keep:
+            app.session(request).last_input = out[3]
         return out
 
-    def reconstruct_sketch(value: dict | None, model: str | None, request: gr.Request) -> tuple[Any, ...]:
+    def reconstruct_sketch(
+        value: dict | None, model: str | None, noise_kind: str | None, noise_level: float | None,
+        second_model: str | None, request: gr.Request,
+    ) -> tuple[Any, ...]:  # fmt: skip
         """Sketchpad value -> outputs. An empty pad gives the prompt, not an error."""
-        try:
-            entry = app.resolve(request, model)
-            return show(preprocess(value, entry.checkpoint.dataset), entry, request)
-        except FmaeError as exc:
-            raise user_error(exc, lang_of(request)) from None
+        return show(value, model, (noise_kind, noise_level, second_model), request)
 
-    def reconstruct_upload(path: str | None, model: str | None, request: gr.Request) -> tuple[Any, ...]:
+    def reconstruct_upload(
+        path: str | None, model: str | None, noise_kind: str | None, noise_level: float | None,
+        second_model: str | None, request: gr.Request,
+    ) -> tuple[Any, ...]:  # fmt: skip
         """Uploaded image file -> outputs; a bad file gets a clear message."""
-        try:
-            entry = app.resolve(request, model)
-            return show(preprocess(path, entry.checkpoint.dataset) if path else None, entry, request)
-        except FmaeError as exc:
-            raise user_error(exc, lang_of(request)) from None
+        return show(path or None, model, (noise_kind, noise_level, second_model), request)
 
-    def reconstruct_example(model: str | None, evt: gr.SelectData, request: gr.Request) -> tuple[Any, ...]:
+    def reconstruct_example(
+        model: str | None, noise_kind: str | None, noise_level: float | None, second_model: str | None,
+        evt: gr.SelectData, request: gr.Request,
+    ) -> tuple[Any, ...]:  # fmt: skip
         paths = example_paths()
         if not 0 <= evt.index < len(paths):
             raise gr.Error(tr(lang_of(request), "no_example"))
-        return reconstruct_upload(str(paths[evt.index]), model, request)
+        return show(str(paths[evt.index]), model, (noise_kind, noise_level, second_model), request)
 
-    def reanalyze(x: np.ndarray | None, model: str | None, request: gr.Request) -> tuple[Any, ...]:
-        """Another model was picked: explain the last input again."""
-        try:
-            x = None if x is None else np.asarray(x, dtype=np.float32)
-            return render(x, app.resolve(request, model), lang_of(request))
-        except FmaeError as exc:
-            raise user_error(exc, lang_of(request)) from None
+    def reanalyze(
+        x: Any, model: str | None, noise_kind: str | None, noise_level: float | None,
+        second_model: str | None, request: gr.Request,
+    ) -> tuple[Any, ...]:  # fmt: skip
+        """Another model, noise setting or second model: explain the last (clean) input again."""
+        return show(x, model, (noise_kind, noise_level, second_model), request, keep=False)
 
     sketch.change(
         reconstruct_sketch,
-        [sketch, app.picker],
+        [sketch, app.picker, *options],
         api_name="reconstruct_sketch",
         trigger_mode="always_last",
         **common,
     )
-    upload.upload(reconstruct_upload, [upload, app.picker], api_name="reconstruct_upload", **common)
+    upload.upload(reconstruct_upload, [upload, app.picker, *options], api_name="reconstruct_upload", **common)
     hidden = {"api_visibility": "undocumented"}  # UI plumbing: callable, but not in the API docs
-    gallery.select(reconstruct_example, [app.picker], api_name="reconstruct_example", **hidden, **common)
-    app.picker.change(reanalyze, [last, app.picker], api_name="reconstruct_again", **hidden, **common)
+    gallery.select(
+        reconstruct_example, [app.picker, *options], api_name="reconstruct_example", **hidden, **common
+    )
+    gr.on(
+        [app.picker.change, kind.change, level.change, second.change],
+        reanalyze,
+        [last, app.picker, *options],
+        api_name="reconstruct_again",
+        trigger_mode="always_last",
+        **hidden,
+        **common,
+    )
+    # a model trained or pulled becomes the picked one: the second picker lists it from then on
+    app.picker.change(second_update(app), None, [second], api_name="second_choices", queue=False, **hidden)
+    return second
+
+
+def second_update(app: AppState) -> Any:
+    """The handler that gives the second-model picker the visitor's models, in their language."""
+
+    def refresh(request: gr.Request) -> dict:
+        return gr.update(choices=second_choices(app, app.session(request), lang_of(request)))
+
+    return refresh
+
+
+def wire_load(app: AppState, demo: gr.Blocks, second: gr.Dropdown) -> None:
+    """On page load, the second-model picker (``build``'s result) gets the visitor's language."""
+    demo.load(
+        second_update(app), None, [second], api_name="second_choices_load", queue=False,
+        api_visibility="undocumented",
+    )  # fmt: skip

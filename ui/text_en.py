@@ -31,6 +31,16 @@ UI = {
     "numbers_json": "Numbers (JSON)",
     "numbers": "Numbers",
     "examples": "Examples (test images): click one",
+    # Reconstruct: noise and second model
+    "noise_level": "Add noise to the input (0 = off)",
+    "noise_level_info": (
+        "Gaussian: the noise's standard deviation (pixels 0-1); mask: the share of pixels set to 0"
+    ),
+    "noise_kind": "Noise",
+    "noise_gaussian": "Gaussian",
+    "noise_mask": "Mask (pixels to 0)",
+    "second_model": "Compare with a second model",
+    "second_model_info": "The same input through both; errors side by side",
     # Train tab
     "train_help": (
         "Train an autoencoder on this server. One run at a time: if another visitor is training, you wait "
@@ -158,6 +168,22 @@ MESSAGES = {
     "rec_pca_worse": "PCA with the same {k} components: MSE {mse:.4f} (the autoencoder does worse).",
     "rec_latent": "Latent code ({n} numbers): [{code}]",
     "no_example": "No such example.",
+    # Reconstruct: noise and second model
+    "second_none": "none",
+    "rec_noise": (
+        "**Noise: {what}**, with a fixed seed (the same drawing always gets the same noise). The noisy image "
+        "is the model input; every error below compares the reconstruction with your **clean** input, "
+        "which is how a denoising autoencoder is judged."
+    ),
+    "rec_noise_gaussian": "Gaussian, σ = {level:.2f}",
+    "rec_noise_mask": "mask, each pixel set to 0 with probability {level:.2f}",
+    "rec_compare": "**A `{a}`: MSE {mse_a:.4f} · B `{b}`: MSE {mse_b:.4f}**. {verdict}",
+    "rec_compare_a": "A's reconstruction is closer to the input.",
+    "rec_compare_b": "B's reconstruction is closer to the input.",
+    "rec_compare_tie": "Both are equally close to the input.",
+    "rec_other_dataset": (
+        "B (`{name}`) was trained on {dataset}: it gets the input as prepared for A's dataset."
+    ),
     # Train tab
     "loading": "Loading the dataset…",
     "cannot_train": "**Cannot train:** {why}",

@@ -32,6 +32,14 @@ UI = {
     "numbers_json": "数值（JSON）",
     "numbers": "数值",
     "examples": "示例（测试集图片）：点击任意一张",
+    # Reconstruct: noise and second model
+    "noise_level": "给输入加噪声（0 = 不加）",
+    "noise_level_info": "高斯：噪声的标准差（像素取值 0-1）；遮挡：被置为 0 的像素比例",
+    "noise_kind": "噪声",
+    "noise_gaussian": "高斯",
+    "noise_mask": "遮挡（像素置 0）",
+    "second_model": "与第二个模型对比",
+    "second_model_info": "同一个输入经过两个模型，误差并排显示",
     # Train tab
     "train_help": (
         "在这台服务器上训练一个自编码器。同一时间只运行一个训练：如果其他访客正在训练，你需要排队等待。"
@@ -152,6 +160,19 @@ MESSAGES = {
     "rec_pca_worse": "用同样 {k} 个成分的 PCA：MSE {mse:.4f}（自编码器更差）。",
     "rec_latent": "潜在编码（{n} 个数）：[{code}]",
     "no_example": "没有这个示例。",
+    # Reconstruct: noise and second model
+    "second_none": "不对比",
+    "rec_noise": (
+        "**噪声：{what}**，使用固定的随机种子（同一幅图每次加的噪声都相同）。模型的输入是加噪后的图像；"
+        "下面的每个误差都是重建结果与你**干净**的输入相比，这正是评判去噪自编码器的方式。"
+    ),
+    "rec_noise_gaussian": "高斯，σ = {level:.2f}",
+    "rec_noise_mask": "遮挡，每个像素以 {level:.2f} 的概率置为 0",
+    "rec_compare": "**A `{a}`：MSE {mse_a:.4f} · B `{b}`：MSE {mse_b:.4f}**。{verdict}",
+    "rec_compare_a": "A 的重建更接近输入。",
+    "rec_compare_b": "B 的重建更接近输入。",
+    "rec_compare_tie": "两者与输入同样接近。",
+    "rec_other_dataset": "B（`{name}`）是在 {dataset} 上训练的：它拿到的是按 A 的数据集准备的输入。",
     # Train tab
     "loading": "正在加载数据集…",
     "cannot_train": "**无法训练：** {why}",

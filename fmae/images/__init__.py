@@ -1,11 +1,12 @@
 """Images in and out: uploaded files decoded safely (size, format and mode checks, EXIF
 orientation), a drawing, a photo or a scan of one turned into the 28x28 input a dataset expects
 (uneven light divided out, the drawing found among specks and edge clutter), and fast numpy
-figures for the UI.
+figures for the UI (one model's explanation, or two models and a noisy input side by side).
 
 Uses only ``fmae.errors`` (and Pillow, NumPy, SciPy's ndimage).
 """
 
+from fmae.images.compare import Answer, compare_figure, fit_text
 from fmae.images.ink import CROP_THRESHOLD, EmptySketchError, gray_from_array, ink_bbox
 from fmae.images.photo import ink_from_photo
 from fmae.images.plots import (
@@ -49,13 +50,16 @@ __all__ = [
     "CROP_THRESHOLD",
     "MAX_PIXELS",
     "MAX_UPLOAD_BYTES",
+    "Answer",
     "Convention",
     "EmptySketchError",
     "bars",
     "check_dimensions",
+    "compare_figure",
     "convention_for",
     "ema",
     "explain_figure",
+    "fit_text",
     "from_sketchpad",
     "gray",
     "gray_from_array",
