@@ -29,7 +29,7 @@ from safetensors.torch import save_file
 from fmae.errors import CheckpointError, FmaeError, InputImageError
 from fmae.images import load_upload, preprocess
 from fmae.latent import project
-from fmae.models import CONFIG_BOUNDS, MODELS, load_checkpoint, validate_config
+from fmae.models import CONFIG_BOUNDS, FLOAT_KEYS, MODELS, load_checkpoint, validate_config
 from fmae.training import TrainConfig
 
 FUZZ = settings(
@@ -213,7 +213,10 @@ def test_validate_config_accepts_only_bounded_integers(config):
     assert name in MODELS
     for key, value in kwargs.items():
         lo, hi = CONFIG_BOUNDS[name][key]
-        assert type(value) is int and lo <= value <= hi
+        if key in FLOAT_KEYS:  # a VAE's beta: a float in (lo, hi]
+            assert type(value) is float and lo < value <= hi
+        else:
+            assert type(value) is int and lo <= value <= hi
 
 
 NUMBER = st.integers(-(2**40), 2**40) | st.floats() | st.booleans() | st.none() | st.text(max_size=4)

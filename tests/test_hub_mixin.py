@@ -27,6 +27,8 @@ TOKEN = "hf_DaveMixinToken0123456789abcdefXYZW"
 KWARGS = {
     "mlp": {"hidden_dim": 8, "latent_dim": 3},
     "conv": {"channels": 2, "hidden_dim": 8, "latent_dim": 3},
+    "conv-vae": {"channels": 2, "hidden_dim": 8, "latent_dim": 3, "beta": 2.0},
+    "mlp-vae": {"hidden_dim": 8, "latent_dim": 3, "beta": 2.0},
 }
 CHECKPOINT_FILES = {"config.json", "model.safetensors", "metrics.json", "README.md"}
 
@@ -221,7 +223,7 @@ BAD = {
     "wrong dtype": r"torch\.float64, expected .*torch\.float32",
     "nan": r"non-finite value",
     "inf": r"non-finite value",
-    "no model_type": r"model_type must be one of \['conv', 'mlp'\], not None",
+    "no model_type": r"model_type must be one of \['conv', 'conv-vae', 'mlp', 'mlp-vae'\], not None",
     "config out of bounds": r"latent_dim must be an integer in \[1, 256\]",
 }
 

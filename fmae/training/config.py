@@ -74,7 +74,7 @@ class TrainConfig:
             raise ValueError(f"noise must be a string, not {self.noise!r}")
         parse_noise(self.noise)  # ValueError naming the accepted forms
         bad_beta = isinstance(self.beta, bool) or not isinstance(self.beta, int | float)
-        if bad_beta or not math.isfinite(self.beta) or not 0 < self.beta <= MAX_BETA:
+        if bad_beta or not 0 < self.beta <= MAX_BETA:  # the range first: NaN fails it, a huge int too
             raise ValueError(f"beta must be a number in (0, {MAX_BETA:g}], not {self.beta!r}")
         validate_config({"model_type": self.model, **self.model_kwargs()})  # bounds, before allocating
         return self

@@ -141,15 +141,20 @@ def knn_accuracy(
 
 def evaluate(model: AutoEncoder, train_data: Dataset, test_data: Dataset) -> dict[str, float]:
     """Test BCE and MSE, the MSE of PCA with as many components as the latent size, and
-    kNN(5) accuracy on the latent codes (fitted on train codes, scored on test codes).
+    kNN(5) accuracy on the latent codes (fitted on train codes, scored on test codes); for a VAE
+    (a model with ``posterior``) also ``test_kl`` and ``test_elbo``, nats per image (``test_loss_terms``).
     Raises NonFiniteError when a loss or a code is NaN or infinite (nothing is scored from NaN)."""
     bce, mse, test_codes = test_losses(model, test_data.images)
     train_codes = encode_images(model, train_data.images)
     if not math.isfinite(bce + mse) or nonfinite_count(train_codes) or nonfinite_count(test_codes):
         raise NonFiniteError("the model gives losses or codes that are not finite (NaN or infinity)")
-    return {
+    scores = {
         "test_bce": bce,
         "test_mse": mse,
         "pca_mse": pca_baseline(train_data.images, test_data.images, model.latent_dim),
         "knn_acc": knn_accuracy(train_codes, train_data.labels.numpy(), test_codes, test_data.labels.numpy()),
     }
+    if hasattr(model, "posterior"):
+        terms = test_loss_terms(model, test_data.images)
+        scores.update(test_kl=terms["kl"], test_elbo=terms["elbo"])
+    return scores
