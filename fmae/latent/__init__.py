@@ -1,7 +1,8 @@
 """The latent space: 2-D maps of latent codes (PCA, Kernel PCA, t-SNE, Isomap, LLE, UMAP),
 the checks codes must pass first, a worker process for the native fits, their quality scores
 (trustworthiness, kNN accuracy), the cache of computed maps, moving through the space (encode,
-decode, interpolate, principal directions, nearest neighbours) and the figures of a map.
+decode, interpolate, principal directions, nearest neighbours), sampling new images (and how far
+they land from real ones) and the figures of a map.
 
 Uses ``fmae.models``; scikit-learn and matplotlib are imported only inside the functions
 that need them, and the explorers (which need torch) when one of them is first used: the
@@ -67,9 +68,19 @@ if TYPE_CHECKING:
         principal_directions,
         walk,
     )
+    from fmae.latent.sampling import (
+        MAX_SAMPLES,
+        Samples,
+        fitted_gaussian,
+        is_variational,
+        nearest_image_mse,
+        sample,
+    )
 
 _EXPLORE = ("as_batch", "decode", "encode", "interpolate", "model_fingerprint", "nearest")
 _LAZY = dict.fromkeys((*_EXPLORE, "principal_directions", "walk"), "fmae.latent.explore")
+_SAMPLING = ("MAX_SAMPLES", "Samples", "fitted_gaussian", "is_variational", "nearest_image_mse", "sample")
+_LAZY.update(dict.fromkeys(_SAMPLING, "fmae.latent.sampling"))
 
 
 def __getattr__(name: str) -> Any:
@@ -90,6 +101,7 @@ __all__ = [
     "DEFAULT_N",
     "DRAWING_LABEL",
     "LABELS",
+    "MAX_SAMPLES",
     "METHODS",
     "MIN_DISTINCT",
     "MIN_POINTS",
@@ -102,6 +114,7 @@ __all__ = [
     "Projection",
     "ProjectionError",
     "ProjectionWorker",
+    "Samples",
     "UnusableCodesError",
     "as_batch",
     "check_codes",
@@ -111,19 +124,23 @@ __all__ = [
     "embedding_figure",
     "embedding_path",
     "encode",
+    "fitted_gaussian",
     "interpolate",
+    "is_variational",
     "knn_accuracy",
     "load_points",
     "load_projection",
     "map_and_score",
     "model_fingerprint",
     "nearest",
+    "nearest_image_mse",
     "place",
     "points_path",
     "precompute",
     "principal_directions",
     "project",
     "projection_title",
+    "sample",
     "save_projection",
     "scatter_frame",
     "scatter_records",
