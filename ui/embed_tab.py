@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 from gradio.context import get_render_context
+from gradio.utils import get_upload_folder
 
 from fmae.data import DATASETS
 from fmae.errors import FmaeError
@@ -34,11 +35,18 @@ from ui.embed_data import (
     interpolation_strip,
     neighbours,
     png_data_url,
+    png_file,
     walk_image,
 )
 from ui.embed_scatter import scatter, scatter_value
 from ui.i18n import lang_of, t, tr
 from ui.state import AppState, user_error
+
+
+def served(image: np.ndarray, name: str) -> str:
+    """An image for an Image or Gallery output as a PNG in Gradio's cache that is never rewritten
+    (``png_file``: an array would be written again in place at every paint, breaking its <img>)."""
+    return png_file(image, get_upload_folder(), name)
 
 
 def paint(
@@ -88,9 +96,10 @@ def paint(
         lines.append(tr(lang, "embed_strip"))
     lines.append(tr(lang, "embed_star" if code is not None else "embed_no_star"))
     details = {"model": entry.name, "n": n, "seed": seed, "maps": maps, "nearest": near, "failed": failed}
-    gallery = gr.update(value=gallery, visible=gallery is not None)
+    shown = None if gallery is None else [(served(image, "nearest"), caption) for image, caption in gallery]
+    gallery = gr.update(value=shown, visible=gallery is not None)
     try:
-        walked = walk_image(data, entry, walk_at)
+        walked = served(walk_image(data, entry, walk_at), "walk")
     except FmaeError:  # no shipped codes and no dataset, or unusable codes: no walk
         walked = None
     return *outs, "\n\n".join(lines), details, gallery, walked
@@ -199,18 +208,18 @@ def build(app: AppState) -> None:
         walk_at = [direction1, direction2, direction3, direction4]
         return paint_for(request, model, methods, points, seed, walk_at, progress)
 
-    def between(model: str | None, a: float, b: float, steps: float, request: gr.Request) -> np.ndarray:
+    def between(model: str | None, a: float, b: float, steps: float, request: gr.Request) -> str:
         """Decode ``steps`` points from code(A) to code(B), with A and B themselves at the ends."""
         with user_errors(lang_of(request)):
             entry, session = app.resolve(request, model), app.session(request)
-            return interpolation_strip(data, entry, session, int(a), int(b), int(steps))
+            return served(interpolation_strip(data, entry, session, int(a), int(b), int(steps)), "strip")
 
     def walk_to(model: str | None, direction1: float, direction2: float, direction3: float,
-                direction4: float, request: gr.Request) -> np.ndarray:  # fmt: skip
+                direction4: float, request: gr.Request) -> str:  # fmt: skip
         """The decoded image at the sliders' position along the principal directions."""
         with user_errors(lang_of(request)):
             walk_at = [direction1, direction2, direction3, direction4]
-            return walk_image(data, app.resolve(request, model), walk_at)
+            return served(walk_image(data, app.resolve(request, model), walk_at), "walk")
 
     inputs = [app.picker, methods_box, points_slider, seed_box, *sliders]
     outputs = [*maps, status, details, near, walked]
