@@ -68,6 +68,8 @@ if TYPE_CHECKING:
         principal_directions,
         walk,
     )
+    from fmae.latent.netspec import DecoderSpec, UnsupportedDecoderError, decoder_spec, run_spec
+    from fmae.latent.pad import GRID_N, Plane, decode_point, grid_points, manifold_grid, pad_plane
     from fmae.latent.sampling import (
         MAX_SAMPLES,
         Samples,
@@ -79,12 +81,19 @@ if TYPE_CHECKING:
 
 _EXPLORE = ("as_batch", "decode", "encode", "interpolate", "model_fingerprint", "nearest")
 _LAZY = dict.fromkeys((*_EXPLORE, "principal_directions", "walk"), "fmae.latent.explore")
+_LAZY.update(
+    dict.fromkeys(
+        ("DecoderSpec", "UnsupportedDecoderError", "decoder_spec", "run_spec"), "fmae.latent.netspec"
+    )
+)
+_PAD = ("GRID_N", "Plane", "decode_point", "grid_points", "manifold_grid", "pad_plane")
+_LAZY.update(dict.fromkeys(_PAD, "fmae.latent.pad"))
 _SAMPLING = ("MAX_SAMPLES", "Samples", "fitted_gaussian", "is_variational", "nearest_image_mse", "sample")
 _LAZY.update(dict.fromkeys(_SAMPLING, "fmae.latent.sampling"))
 
 
 def __getattr__(name: str) -> Any:
-    """The explorers, imported on first use (they import torch)."""
+    """The explorers and the latent pad's parts, imported on first use (they import torch)."""
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
@@ -100,6 +109,7 @@ __all__ = [
     "DEFAULT_METHODS",
     "DEFAULT_N",
     "DRAWING_LABEL",
+    "GRID_N",
     "LABELS",
     "MAX_SAMPLES",
     "METHODS",
@@ -108,38 +118,47 @@ __all__ = [
     "TIME_LIMIT_S",
     "CacheKey",
     "CodeSummary",
+    "DecoderSpec",
     "EmbeddingCache",
     "LRUCache",
     "Method",
+    "Plane",
     "Projection",
     "ProjectionError",
     "ProjectionWorker",
     "Samples",
+    "UnsupportedDecoderError",
     "UnusableCodesError",
     "as_batch",
     "check_codes",
     "checkpoint_id",
     "compute",
     "decode",
+    "decode_point",
+    "decoder_spec",
     "embedding_figure",
     "embedding_path",
     "encode",
     "fitted_gaussian",
+    "grid_points",
     "interpolate",
     "is_variational",
     "knn_accuracy",
     "load_points",
     "load_projection",
+    "manifold_grid",
     "map_and_score",
     "model_fingerprint",
     "nearest",
     "nearest_image_mse",
+    "pad_plane",
     "place",
     "points_path",
     "precompute",
     "principal_directions",
     "project",
     "projection_title",
+    "run_spec",
     "sample",
     "save_projection",
     "scatter_frame",
