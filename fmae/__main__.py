@@ -1,20 +1,24 @@
-"""Command line: python -m fmae train|evaluate|push|pull ..."""
+"""Command line: python -m fmae train|evaluate|reconstruct|embed|push|pull ..."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fmae.errors import FmaeError
+from fmae.errors import CheckpointError, FmaeError
+
+if TYPE_CHECKING:
+    from fmae.session import ModelEntry
 
 
 def _train(args: argparse.Namespace) -> int:
-    """Train here, or under ``torchrun`` as one rank of a data-parallel job (see fmae.training.distributed):
-    every rank trains its share of each batch; rank 0 alone reports, evaluates and saves, the others wait.
-    A rank that loses its peers (one died, or stopped answering for FMAE_DIST_TIMEOUT_S) exits 3."""
+    """Train here, or as one rank of a ``torchrun`` job (fmae.training.distributed): each rank trains its
+    share of each batch; rank 0 alone reports, evaluates and saves. A rank that loses its peers exits 3."""
     from fmae.training import distributed
 
     ctx = distributed.init_from_env(args.device)  # None without torchrun: nothing changes
@@ -94,18 +98,12 @@ def _train_here(args: argparse.Namespace) -> int:
     metrics = evaluate(done.model, train_ds, test_ds)
     print(json.dumps(metrics, indent=2))
     if args.out:
-        info = {
-            "dataset": config.dataset,
-            "dataset_source": train_ds.source,
-            "train_size": len(train_ds) if not config.train_limit else min(config.train_limit, len(train_ds)),
-            "test_size": len(test_ds),
-            "seed": config.seed,
-            "train_config": config.to_dict(),
-            "metrics": metrics,
-            "train_seconds": round(done.elapsed, 2),
-            "history": {k: [round(v, 5) for v in vals] for k, vals in done.history.items()},
-            **result_info(done, spread),
-        }
+        train_size = len(train_ds) if not config.train_limit else min(config.train_limit, len(train_ds))
+        info = {"dataset": config.dataset, "dataset_source": train_ds.source, "train_size": train_size,
+                "test_size": len(test_ds), "seed": config.seed, "train_config": config.to_dict(),
+                "metrics": metrics, "train_seconds": round(done.elapsed, 2),
+                "history": {k: [round(v, 5) for v in vals] for k, vals in done.history.items()},
+                **result_info(done, spread)}  # fmt: skip
         folder = save_checkpoint(done.model, args.out, info)
         from fmae.training import write_card_images
 
@@ -116,8 +114,7 @@ def _train_here(args: argparse.Namespace) -> int:
 
 def _threads(text: str) -> int:
     """argparse type of --threads: 0 (torch's default) or a positive count."""
-    value = int(text)
-    if value < 0:
+    if (value := int(text)) < 0:
         raise argparse.ArgumentTypeError("must be 0 (torch's default) or a positive number")
     return value
 
@@ -129,64 +126,119 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     ckpt = load_checkpoint(args.checkpoint)
     metrics = evaluate(ckpt.model, load_dataset(ckpt.dataset, "train"), load_dataset(ckpt.dataset, "test"))
-    stored = ckpt.metrics
     print(f"{'metric':<10} {'measured':>10} {'stored':>10}")
     for key, value in metrics.items():
-        ref = stored.get(key)
+        ref = ckpt.metrics.get(key)
         shown = format(ref, ".5f") if isinstance(ref, int | float) else "-"  # not stored (e.g. app saves)
         print(f"{key:<10} {value:>10.5f} {shown:>10}")
+    return 0
+
+
+def _model(text: str) -> ModelEntry:
+    """A checkpoint folder or a shipped model's name (FMAE_CHECKPOINTS, else checkpoints/), loaded."""
+    from fmae.session import ShippedModels
+
+    folder, root = Path(text).resolve(), Path(__file__).resolve().parents[1] / "checkpoints"
+    here = folder.is_dir()
+    shipped = ShippedModels(folder.parent if here else os.environ.get("FMAE_CHECKPOINTS", root))
+    if (name := folder.name if here else text) not in shipped.names():
+        raise CheckpointError(f"{text!r} is no checkpoint folder, nor a shipped model: {shipped.names()}")
+    return shipped.get(name)
+
+
+def _reconstruct(args: argparse.Namespace) -> int:
+    """One image file through the model, decoded and drawn as the Reconstruct tab does: numbers and figure."""
+    from PIL import Image
+
+    from fmae.images import explain_figure, preprocess
+    from fmae.models import analyze
+
+    entry = _model(args.model)
+    a = analyze(entry.checkpoint.model, preprocess(args.image, entry.checkpoint.dataset), entry.assets)
+    out = args.out or args.image.with_name(f"{args.image.stem}-reconstruction.png")
+    Image.fromarray(explain_figure(a.input, a.recon, a.pca_recon, a.latent, scale=8)).save(out)  # the tab's
+    rank = "" if a.percentile is None else f" ({a.percentile:.1f}% of the test images have a smaller one)"
+    pca = "" if a.pca_mse is None else f"\nPCA with {a.latent.shape[0]} components: MSE {a.pca_mse:.5f}"
+    text = f"reconstruction MSE {a.mse:.5f}{rank}{pca}\ncode: {' '.join(f'{v:.3f}' for v in a.latent)}"
+    numbers = {"model": args.model, "dataset": entry.checkpoint.dataset, "mse": a.mse, "pca_mse": a.pca_mse,
+               "percentile": a.percentile, "code": [round(float(v), 4) for v in a.latent]}  # fmt: skip
+    print(json.dumps({**numbers, "figure": str(out)}) if args.json else f"{text}\nsaved {out}")
+    return 0
+
+
+def _embed(args: argparse.Namespace) -> int:
+    """The tutorial's last figure: test-set codes mapped by each method side by side, by class."""
+    import numpy as np
+
+    from fmae.data import DATASETS, load_dataset
+    from fmae.latent import LABELS, METHODS, MIN_POINTS, embedding_figure, encode, map_and_score, subsample
+
+    methods = list(dict.fromkeys(m.strip() for m in args.methods.split(",") if m.strip()))
+    if (unknown := [m for m in methods if m not in METHODS]) or not methods:
+        raise FmaeError(f"unknown method(s) {unknown or args.methods!r}; choose from {','.join(METHODS)}")
+    if not args.out.parent.is_dir():
+        raise FmaeError(f"no folder {str(args.out.parent)!r} to write {args.out.name} into")
+    ckpt = _model(args.checkpoint).checkpoint
+    test = load_dataset(ckpt.dataset, "test")
+    if not MIN_POINTS <= args.points <= len(test):
+        raise FmaeError(f"--points must be between {MIN_POINTS} and {len(test)} (got {args.points})")
+    labels = test.labels.numpy()
+    rows = np.arange(args.points) if args.first else subsample(labels, args.points, args.seed)
+    codes = encode(ckpt.model, test.images[rows])  # (points, latent)
+    print(f"{len(rows)} {'first' if args.first else 'class-balanced'} test images, seed {args.seed}")
+    maps = [map_and_score(codes, labels[rows], m, args.seed) for m in methods]
+    for p, s in ((p, p.scores) for p in maps):
+        print(f"{LABELS[p.method]}: fit {p.seconds:.2f} s, trustworthiness {s['trustworthiness']:.3f}, "
+              f"kNN(5) 2-D {s['knn2d_acc']:.3f} (latent {s['knn_latent_acc']:.3f})")  # fmt: skip
+    embedding_figure(maps, DATASETS[ckpt.dataset][1]).savefig(args.out, dpi=100)  # titles: method · seconds
+    print(f"saved {args.out}")
     return 0
 
 
 def _push(args: argparse.Namespace) -> int:
     from fmae.hub import push_checkpoint
 
-    result = push_checkpoint(args.checkpoint, args.repo_id, private=args.private, message=args.message)
-    print(f"pushed {args.checkpoint} to {result.repo_id}: {result.commit_url}")
+    done = push_checkpoint(args.checkpoint, args.repo_id, private=args.private, message=args.message)
+    print(f"pushed {args.checkpoint} to {done.repo_id}: {done.commit_url}")
     return 0
 
 
 def _pull(args: argparse.Namespace) -> int:
     from fmae.hub import pull_checkpoint
 
-    folder = pull_checkpoint(args.repo_id, revision=args.revision, out=args.out)
-    print(f"pulled {args.repo_id} into {folder}")
+    print(f"pulled {args.repo_id} into {pull_checkpoint(args.repo_id, revision=args.revision, out=args.out)}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and --help)."""
     from fmae.data import DATASETS
+    from fmae.latent import METHODS
     from fmae.models import MODELS
 
     parser = argparse.ArgumentParser(prog="python -m fmae", description="Fashion-MNIST autoencoder studio.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser(
-        "train",
-        help="train an autoencoder and optionally save a checkpoint (exit 1: the loss or weights "
-        "became NaN/inf; the last good model is saved)",
-    )
+    p = sub.add_parser("train", help="train an autoencoder and optionally save a checkpoint (exit 1: the "
+                       "loss or weights became NaN/inf; the last good model is saved)")  # fmt: skip
     p.add_argument("--dataset", choices=sorted(DATASETS), default="fashion")
     p.add_argument("--model", choices=sorted(MODELS), default="mlp")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=64)
+    for flag, default in (("--epochs", 5), ("--batch-size", 64), ("--latent-dim", 10), ("--hidden-dim", 128)):
+        p.add_argument(flag, type=int, default=default)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    p.add_argument("--latent-dim", type=int, default=10)
-    p.add_argument("--hidden-dim", type=int, default=128)
     p.add_argument("--channels", type=int, default=16, help="conv model only")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--schedule",
         choices=["constant", "cosine", "onecycle"],
         default="constant",
-        help="learning rate schedule (onecycle: warm-up then cosine, the conv recipe's)",
+        help="learning rate schedule (onecycle: warm-up, then cosine: the conv recipe)",
     )
     p.add_argument(
         "--noise",
         default="none",
-        help="denoising run: corrupt the inputs (not the targets) with gaussian:SIGMA (added to [0, 1] "
-        "pixels, clipped) or mask:FRACTION (that share of pixels set to 0)",
+        help="denoising: corrupt the inputs (not the targets) with "
+        "gaussian:SIGMA (added, clipped to [0, 1]) or mask:FRACTION (that share of pixels set to 0)",
     )
     p.add_argument("--beta", type=float, default=1.0, help="VAE models only: the KL term's weight")
     p.add_argument("--threads", type=_threads, default=0, help="torch CPU threads (0: torch's default)")
@@ -198,6 +250,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="measure a checkpoint on its test set and compare with metrics.json")
     p.add_argument("checkpoint", type=Path)
     p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("reconstruct", help="encode and decode one image file: its error, its code, a figure")
+    p.add_argument("image", type=Path)
+    p.add_argument("--model", default="fashion-conv", help="checkpoint folder or shipped model name")
+    p.add_argument("--out", type=Path, default=None, help="figure (default: IMAGE-reconstruction.png)")
+    p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    p.set_defaults(func=_reconstruct)
+
+    p = sub.add_parser("embed", help="the test set's codes in 2-D by each method side by side (one figure)")
+    p.add_argument("checkpoint", help="checkpoint folder or shipped model name")
+    p.add_argument("--methods", default="pca,kpca,tsne", help="comma-separated, of: " + ",".join(METHODS))
+    p.add_argument("--points", type=int, default=500, help="test images to map")
+    p.add_argument("--first", action="store_true", help="the first N test images (default: class-balanced)")
+    p.add_argument("--seed", type=int, default=0, help="picks the points; seeds the methods")
+    p.add_argument("--out", type=Path, default=Path("embeddings.png"), help="figure file")
+    p.set_defaults(func=_embed)
 
     p = sub.add_parser("push", help="push a checkpoint folder to the Hugging Face Hub (token: HF_TOKEN)")
     p.add_argument("checkpoint", type=Path)
@@ -220,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FmaeError, ValueError) as exc:
+    except (FmaeError, ValueError, OSError) as exc:  # OSError: a figure that cannot be written
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
