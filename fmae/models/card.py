@@ -110,6 +110,50 @@ drawn from N(0, I).
 """
 
 
+def _noise_note(info: dict[str, Any]) -> str:
+    """A line for a denoising run: what its inputs were corrupted with."""
+    noise = (info.get("train_config") or {}).get("noise", "none")
+    if not isinstance(noise, str) or noise in ("", "none"):
+        return ""
+    return (
+        f"\nIt is a **denoising** autoencoder (Vincent et al., 2008): during training its inputs were "
+        f"corrupted with `{noise}` noise and its reconstructions compared with the clean images.\n"
+    )
+
+
+def _extra_sections(info: dict[str, Any]) -> str:
+    """Measured lessons stored in metrics.json: ``denoising`` (scripts/measure_lessons.py --denoising)
+    and ``sampling`` (the holes lesson, --sampling); "" when neither is there."""
+    out = ""
+    den = info.get("denoising")
+    if isinstance(den, dict) and {"noise", "mse_to_clean", "noisy_input_mse"} <= set(den):
+        out += (
+            f"## Denoising\n\nOn the {den.get('images', 'test')} test images with `{den['noise']}` noise "
+            "added "
+            f"(seed {den.get('seed', 0)}), the reconstructions' MSE to the clean images is "
+            f"**{den['mse_to_clean']:.5f}** (the noisy inputs themselves: {den['noisy_input_mse']:.5f}).\n"
+        )
+        if "baseline" in den and "baseline_mse_to_clean" in den:
+            base, ratio = den["baseline_mse_to_clean"], 1 - den["mse_to_clean"] / den["baseline_mse_to_clean"]
+            out += (
+                f"The plain autoencoder `{den['baseline']}` fed the same noisy images: {base:.5f}; "
+                f"this model's error is {100 * ratio:.0f}% lower.\n"
+            )
+        out += "\n"
+    smp = info.get("sampling")
+    if isinstance(smp, dict) and {"prior", "n", "nearest_test_mse"} <= set(smp):
+        out += (
+            f"## Sampling (the holes lesson)\n\n{smp['n']} codes drawn from {smp['prior']} (seed "
+            f"{smp.get('seed', 0)}) decode to images whose mean MSE to their nearest test image is "
+            f"**{smp['nearest_test_mse']:.5f}**"
+        )
+        if "other" in smp and "other_nearest_test_mse" in smp:
+            other = smp["other_nearest_test_mse"]
+            out += f"; for `{smp['other']}`, sampled the same way for its kind: {other:.5f}"
+        out += ". Lower: the samples look more like real images.\n\n"
+    return out
+
+
 def _usage(repo_id: str | None, vae: bool = False) -> str:
     repo = repo_id or "<namespace>/<name>"
     sample = (
@@ -165,7 +209,7 @@ def render_card(
 
 # fmae {model_type} {kind} on {_PRETTY.get(dataset, dataset)}
 
-{_intro(config, cls)}
+{_intro(config, cls)}{_noise_note(info)}
 - **Dataset:** {_SOURCES.get(dataset, dataset)}
 - **Data files used:** `{info.get("dataset_source", "unknown")}`
 - **Model class:** `fmae.models.{cls}`
@@ -179,7 +223,7 @@ def render_card(
 The PCA baseline projects onto as many principal components as the code has dimensions;
 the kNN accuracy measures how well the codes separate the classes (labels unused in training).
 
-{gallery}## Model config (`config.json`)
+{_extra_sections(info)}{gallery}## Model config (`config.json`)
 
 {_json_block(config)}
 ## Training config
