@@ -115,7 +115,7 @@ def build(app: AppState) -> gr.Dropdown:
         lang = lang_of(request)
         try:
             entry = app.resolve(request, model)
-            other = app.resolve(request, second_model) if second_model else None
+            other = app.resolve(request, second_model) if (second_model or "").strip() else None
             noise = noise_of(noise_kind, noise_level)
             x = preprocess(x, entry.checkpoint.dataset) if keep and x is not None else x
             out = render(None if x is None else np.asarray(x, np.float32), entry, lang, noise, other)
