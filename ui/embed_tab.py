@@ -21,6 +21,7 @@ from fmae.data import DATASETS
 from fmae.errors import FmaeError
 from fmae.latent import DEFAULT_METHODS, DEFAULT_N, LABELS, METHODS, encode, place
 from fmae.session import ModelEntry, Session
+from ui import latent_pad
 from ui.embed_data import (
     DIRECTIONS,
     DRAWING,
@@ -184,6 +185,7 @@ def build(app: AppState) -> None:
                 first[-1], label=t("decoded"), format="png", interactive=False, height=240,
                 elem_id="embed-walk",
             )  # fmt: skip
+    latent_pad.build(app, data, tab)  # press and drag on a plane, decoded in the page: ui/latent_pad.py
 
     def paint_for(request: gr.Request, model: str | None, methods: list[str], points: float, seed: float,
                   walk_at: list[float], progress: gr.Progress | None = None) -> tuple[Any, ...]:  # fmt: skip

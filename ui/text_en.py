@@ -95,6 +95,13 @@ UI = {
     "strip": "A, decoded steps, B",
     "direction": "Direction {i} (standard deviations)",
     "decoded": "Decoded",
+    # Embeddings: latent pad
+    "pad_help": (
+        "### Latent pad\nPress and drag on the plane (mouse or finger): the image decoded at the point "
+        "under the pointer appears beside it and follows as you move. The coloured dots are test images "
+        "by class, the gold star your latest input; the checkbox shows a grid of decoded images behind "
+        "them. The decoder runs in your browser."
+    ),
     # Hub tab (labels only; its messages are the Hub tab's own)
     "hub_help": (
         "Push the model picked above to a model repo of yours on the "
@@ -224,6 +231,16 @@ MESSAGES = {
     "src_shipped": "shipped file",
     "src_cached": "cache",
     "src_computed": "computed",
+    # Embeddings: latent pad
+    "pad_latent": "{name} has a 2-D latent space: this plane is the latent space itself, code = (x, y).",
+    "pad_latent_1d": "{name} has a 1-D latent space: x is the code; y does nothing.",
+    "pad_pca": (
+        "{name} has a {dim}-D latent space: this plane is the plane of the first two principal components "
+        "of {n} test codes, code = mean + x · pc1 + y · pc2 (x, y in latent units)."
+    ),
+    "pad_grid": "Show decoded images behind the points",
+    "pad_drawing": "your input",
+    "pad_server": "This model's decoder cannot run in the page: the server decodes (slower).",
     # errors
     "err_disk_full": "The server's disk is full, so nothing can be saved now; please try again later.",
     "err_file": "A file operation failed on the server ({why}).",

@@ -92,6 +92,12 @@ UI = {
     "strip": "A、解码出的中间步骤、B",
     "direction": "方向 {i}（以标准差计）",
     "decoded": "解码结果",
+    # Embeddings: latent pad
+    "pad_help": (
+        "### 潜在平面\n在平面上按下并拖动（鼠标或手指）：指针下那一点解码出的图像显示在旁边，并随移动实时更新。"
+        "彩色圆点是按类别着色的测试图像，金色星星是你最近的输入；勾选框可在背后显示解码图像的网格。"
+        "解码器在你的浏览器中运行。"
+    ),
     # Hub tab
     "hub_help": (
         "把上面选中的模型推送到你在 [Hugging Face Hub](https://huggingface.co) 上的模型仓库，"
@@ -212,6 +218,16 @@ MESSAGES = {
     "src_shipped": "内置",
     "src_cached": "已缓存",
     "src_computed": "新计算",
+    # Embeddings: latent pad
+    "pad_latent": "{name} 的潜在空间是二维的：这个平面就是潜在空间本身，编码 = (x, y)。",
+    "pad_latent_1d": "{name} 的潜在空间是一维的：x 就是编码，y 不起作用。",
+    "pad_pca": (
+        "{name} 的潜在空间是 {dim} 维的：这个平面由 {n} 个测试编码的前两个主成分张成，"
+        "编码 = 均值 + x · pc1 + y · pc2（x、y 以潜在空间单位计）。"
+    ),
+    "pad_grid": "在点的背后显示解码图像",
+    "pad_drawing": "你的输入",
+    "pad_server": "这个模型的解码器无法在页面中运行：由服务器解码（较慢）。",
     # errors
     "err_disk_full": "服务器磁盘已满，现在无法保存任何东西；请稍后再试。",
     "err_file": "服务器上的文件操作失败（{why}）。",
