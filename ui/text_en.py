@@ -66,7 +66,17 @@ UI = {
     "log": "Log",
     "loss": "Loss",
     "loss_axis": "BCE per pixel",
-    "train_grid": "Test images (top) and reconstructions (bottom), each epoch",
+    "train_grid": "Test images (top) and reconstructions (bottom), live",
+    # Train tab: live latent map, replay, pause/step
+    "latent_map": "Latent map: 1,000 test images, live",
+    "replay": "Replay: frame",
+    "watch_none": "The map shows where test images land in the latent space, live while a run trains.",
+    "pause": "Pause",
+    "step_size": "Steps per Step",
+    "step_button": "Step",
+    "resume": "Resume",
+    "gif": "Download as GIF",
+    "gif_file": "Latent map animation (GIF)",
     "save": "Save as checkpoint",
     "download": "Download checkpoint (zip)",
     # Embeddings tab
@@ -209,6 +219,17 @@ MESSAGES = {
     "stopping": "Stopping…",
     "nothing_training": "Nothing is training in this session.",
     "not_started": "Stopped before it started.",
+    # Train tab: live latent map, replay, pause/step
+    "watch_info": "Frame {i} of {n} · step {step} · epoch {epoch:.2f}",
+    "watch_loss": " · loss {loss:.4f}",
+    "watch_paused": " · **paused**",
+    "paused_at": (
+        "**Paused** after step {step} (epoch {epoch:.2f}). **Step** takes more steps, **Resume** goes on, "
+        "**Stop** ends the run and keeps the model. Left paused for {minutes:.0f} min (the session's idle "
+        "time), the run stops by itself and keeps its model."
+    ),
+    "why_idle": "stopped: paused too long",
+    "no_frames": "No frames yet: start a run first.",
     "saved": "Saved **`{name}`** as a checkpoint folder: download it with the button.",
     "limit": "{name} must be between {low} and {high} on this server (got {value})",
     "limit_lr": "learning rate must be in (0, 0.1] (got {value})",

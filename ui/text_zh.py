@@ -65,7 +65,17 @@ UI = {
     "log": "日志",
     "loss": "损失",
     "loss_axis": "每像素 BCE",
-    "train_grid": "测试图片（上）与重建结果（下），每轮更新",
+    "train_grid": "测试图片（上）与重建结果（下），实时更新",
+    # Train tab: live latent map, replay, pause/step
+    "latent_map": "潜在空间图：1,000 张测试图片，实时",
+    "replay": "回放：帧",
+    "watch_none": "这张图显示测试图片在潜在空间中的位置，训练时实时更新。",
+    "pause": "暂停",
+    "step_size": "每次单步的步数",
+    "step_button": "单步",
+    "resume": "继续",
+    "gif": "下载为 GIF",
+    "gif_file": "潜在空间图动画（GIF）",
     "save": "保存为检查点",
     "download": "下载检查点（zip）",
     # Embeddings tab
@@ -197,6 +207,17 @@ MESSAGES = {
     "stopping": "正在停止…",
     "nothing_training": "这个会话中没有正在进行的训练。",
     "not_started": "在开始之前就停止了。",
+    # Train tab: live latent map, replay, pause/step
+    "watch_info": "第 {i}/{n} 帧 · 第 {step} 步 · 第 {epoch:.2f} 轮",
+    "watch_loss": " · 损失 {loss:.4f}",
+    "watch_paused": " · **已暂停**",
+    "paused_at": (
+        "**已暂停**，停在第 {step} 步（第 {epoch:.2f} 轮）。**单步** 再走几步，**继续** 接着训练，"
+        "**停止** 结束训练并保留模型。暂停超过 {minutes:.0f} 分钟（会话的空闲时间）无人操作，"
+        "训练会自动停止并保留模型。"
+    ),
+    "why_idle": "已停止：暂停时间过长",
+    "no_frames": "还没有帧：请先开始一次训练。",
     "saved": "已把 **`{name}`** 保存为检查点文件夹：用按钮下载它。",
     "limit": "在这台服务器上，{name}必须在 {low} 到 {high} 之间（现在是 {value}）",
     "limit_lr": "学习率必须在 (0, 0.1] 之内（现在是 {value}）",

@@ -8,6 +8,7 @@ Uses only ``fmae.errors`` (and Pillow, NumPy, SciPy's ndimage).
 
 from fmae.images.compare import Answer, compare_figure, fit_text
 from fmae.images.ink import CROP_THRESHOLD, EmptySketchError, gray_from_array, ink_bbox
+from fmae.images.latent_map import PALETTE, frame_title, gif_bytes, latent_map, map_limits, steady_limits
 from fmae.images.photo import ink_from_photo
 from fmae.images.plots import (
     bars,
@@ -50,6 +51,7 @@ __all__ = [
     "CROP_THRESHOLD",
     "MAX_PIXELS",
     "MAX_UPLOAD_BYTES",
+    "PALETTE",
     "Answer",
     "Convention",
     "EmptySketchError",
@@ -60,7 +62,9 @@ __all__ = [
     "ema",
     "explain_figure",
     "fit_text",
+    "frame_title",
     "from_sketchpad",
+    "gif_bytes",
     "gray",
     "gray_from_array",
     "grid",
@@ -71,13 +75,16 @@ __all__ = [
     "ink_from_photo",
     "label",
     "labelled_row",
+    "latent_map",
     "load_upload",
     "loss_curve_rows",
+    "map_limits",
     "normalize_mode",
     "orient",
     "preprocess",
     "reconstruction_grid",
     "shrink",
+    "steady_limits",
     "to_model_input",
     "to_uint8",
     "upscale",
