@@ -68,7 +68,8 @@ def test_noise_controls_become_trainings_noise_or_a_clear_error():
 def test_gaussian_noise_corrupts_reproducibly_and_errors_are_against_the_clean_input(demo):
     sketch = handler(demo, "reconstruct_sketch")
     app = demo.fmae_state
-    figure, summary, numbers, last = sketch(pad_value(), "fashion-conv", "gaussian", 0.3, "", request())
+    path, summary, numbers, last = sketch(pad_value(), "fashion-conv", "gaussian", 0.3, "", request())
+    figure = np.asarray(Image.open(path).convert("RGB"))  # the tab hands Gradio a PNG file (ui/files.py)
     clean = preprocess(pad_value(), "fashion")
     np.testing.assert_allclose(last, clean)  # the state (and the Embeddings tab) keep the clean input
     np.testing.assert_array_equal(app.session(request()).last_input, clean)
@@ -89,7 +90,7 @@ def test_gaussian_noise_corrupts_reproducibly_and_errors_are_against_the_clean_i
     tile = figure[24:248, 236:460, 0][::8, ::8].astype(np.float32)  # the second tile, one pixel per 8x8
     assert np.abs(tile - noisy * 255).max() <= 1  # shows the models' (noisy) input
     again = sketch(pad_value(), "fashion-conv", "gaussian", 0.3, "", request("other-visitor"))
-    np.testing.assert_array_equal(again[0], figure)  # same drawing, same slider: same noise, same numbers
+    assert again[0] == path  # same drawing, same slider: the same figure (the same file), same numbers
     assert again[2] == numbers
     stronger = sketch(pad_value(), "fashion-conv", "gaussian", 0.6, "", request())[2]
     assert stronger["mse"] > numbers["mse"]
@@ -107,9 +108,10 @@ def test_mask_noise_zeroes_that_share_of_the_pixels(demo):
 
 def test_a_second_model_gives_both_errors_as_the_library_computes_them(demo):
     app = demo.fmae_state
-    figure, summary, numbers, _ = handler(demo, "reconstruct_upload")(
+    path, summary, numbers, _ = handler(demo, "reconstruct_upload")(
         str(TROUSER), "fashion-conv", "gaussian", 0.0, "fashion-mlp", request()
     )
+    figure = np.asarray(Image.open(path).convert("RGB"))
     x = preprocess(str(TROUSER), "fashion")
     conv, mlp = app.shipped.get("fashion-conv"), app.shipped.get("fashion-mlp")
     want_a = analyze(conv.checkpoint.model, x, conv.assets)

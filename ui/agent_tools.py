@@ -22,7 +22,6 @@ their URL). Numbers out: one JSON text. Errors: our message (``fmae.errors``), n
 # No ``from __future__ import annotations`` here: gr.api reads the return annotations as objects.
 import base64
 import binascii
-import io
 import json
 import logging
 import threading
@@ -34,9 +33,7 @@ from urllib.parse import unquote
 
 import gradio as gr
 import numpy as np
-from gradio.processing_utils import save_bytes_to_cache
 from gradio.utils import get_upload_folder
-from PIL import Image
 
 from fmae.data import DATASETS
 from fmae.errors import CheckpointError, FmaeError, InputImageError
@@ -47,6 +44,7 @@ from fmae.latent import encode as encode_images
 from fmae.models import Analysis, nonfinite_count
 from fmae.session import ModelEntry
 from fmae.training import parse_noise
+from ui.files import png_file as cached_png
 from ui.reconstruct_compare import explain, figure
 from ui.state import AppState, user_error
 
@@ -148,10 +146,9 @@ def shipped_entry(app: AppState, model: str | None) -> ModelEntry:
 
 
 def png_file(rgb: np.ndarray, name: str) -> gr.FileData:
-    """An RGB uint8 array as a PNG in Gradio's cache (removed with the app's other results)."""
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
-    path = save_bytes_to_cache(buf.getvalue(), f"{name}.png", get_upload_folder())
+    """An RGB uint8 array as a PNG in Gradio's cache (removed with the app's other results),
+    written once under a name from its content (``ui.files.png_file``: never rewritten in place)."""
+    path = cached_png(rgb, get_upload_folder(), name)
     return gr.FileData(path=path, orig_name=f"{name}.png", mime_type="image/png")
 
 

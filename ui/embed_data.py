@@ -12,13 +12,10 @@ started by the first computation: a native crash or a runaway fit ends that map,
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import os
-import tempfile
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -49,6 +46,7 @@ from fmae.latent import (
     principal_directions,
 )
 from fmae.session import ModelEntry, Session
+from ui.files import png_file  # noqa: F401  (re-exported: the Embeddings tab imports it from here)
 
 N_MIN, N_MAX, N_STEP = 500, 10_000, 500
 DRAWING = -1  # the index standing for "your drawing" (as in fmae.latent.scatter_records)
@@ -163,33 +161,6 @@ def png_data_url(image: np.ndarray) -> str:
     buf = io.BytesIO()
     Image.fromarray(np.asarray(image, np.uint8), mode="L").save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def png_file(image: np.ndarray, folder: str | Path, name: str = "image") -> str:
-    """An image array (grey or RGB uint8) as a PNG file under ``folder`` (Gradio's cache), at a path
-    named by its content: written once, atomically, and never rewritten.
-
-    Handing Gradio the array instead makes it write the same file again, in place, at every paint
-    (the walk at its start is the same image for every visitor): a browser fetching that file
-    meanwhile gets a short body and keeps a broken image (issue 14). A path already in the cache is
-    served as it is."""
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(image, np.uint8)).save(buf, format="PNG")
-    data = buf.getvalue()
-    target = Path(folder).resolve() / hashlib.sha256(data).hexdigest() / f"{name}.png"
-    if target.exists():
-        os.utime(target)  # still in use: Gradio's delete_cache ages files by their ctime
-        return str(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, staging = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        Path(staging).replace(target)  # readers see no file or the whole file, never part of one
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
-    return str(target)
 
 
 def strip_image(images: list[np.ndarray], names: list[str], scale: int = SCALE) -> np.ndarray:

@@ -13,11 +13,13 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio.utils import get_upload_folder
 
 from fmae.errors import FmaeError
 from fmae.images import preprocess
 from fmae.session import ModelEntry, Session
 from fmae.training import Noise
+from ui.files import png_file
 from ui.i18n import lang_of, t, tr
 from ui.reconstruct_compare import NOISE_KINDS, explain, figure, noise_of, numbers, summary
 from ui.state import AppState, user_error
@@ -123,6 +125,8 @@ def build(app: AppState) -> gr.Dropdown:
             raise user_error(exc, lang) from None
         if keep:
             app.session(request).last_input = out[3]
+        if out[0] is not None:  # a file written once: an array would be rewritten in place (ui/files.py)
+            out = (png_file(out[0], get_upload_folder(), "reconstruction"), *out[1:])
         return out
 
     def reconstruct_sketch(
