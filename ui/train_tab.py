@@ -214,7 +214,11 @@ def build(app: AppState) -> dict[str, gr.components.Component]:
                         label=t("loss"), show_label=False, height=280, elem_id="train-curve",
                     )  # fmt: skip
                     controls = train_watch.layout_controls()
-            grid = gr.Image(label=t("train_grid"), format="png", interactive=False, elem_id="train-grid")
+            # its label under it: Gradio draws a shown label over the image's top row
+            grid = gr.Image(
+                label=t("train_grid"), show_label=False, format="png", interactive=False, elem_id="train-grid"
+            )
+            gr.Markdown(t("train_grid"), elem_id="train-grid-caption")
             watch_ui = train_watch.WatchUI(latent_map, frame, frame_info, *controls)
             log = gr.Textbox(label=t("log"), lines=10, max_lines=10, autoscroll=True, elem_id="train-log")
             with gr.Row():

@@ -236,10 +236,10 @@ def layout_controls() -> tuple[gr.Button, gr.Button, gr.Radio, gr.Button, gr.But
         pause = gr.Button(t("pause"), size="sm", elem_id="train-pause", min_width=80)
         resume = gr.Button(t("resume"), size="sm", elem_id="train-resume", min_width=80)
     with gr.Row():
-        step = gr.Button(t("step_button"), size="sm", elem_id="train-step", min_width=80)
+        step = gr.Button(t("step_button"), size="sm", elem_id="train-step", min_width=70, scale=1)
         step_size = gr.Radio(
             list(STEP_SIZES), value=10, label=t("step_size"), show_label=False, container=False,
-            min_width=170, elem_id="train-step-size",
+            min_width=220, scale=2, elem_id="train-step-size",
         )  # fmt: skip
     gif = gr.Button(t("gif"), size="sm", elem_id="train-gif-button")
     gif_file = gr.File(label=t("gif_file"), visible=False, interactive=False, elem_id="train-gif")
