@@ -172,3 +172,28 @@ def test_a_finger_drag_on_a_phone_decodes_without_scrolling(browser, app_server)
         assert page.evaluate("window.scrollY") == scroll  # touch-action: none, the drag did not scroll
     finally:
         context.close()
+
+
+def test_the_pad_endpoints_give_the_plane_the_decoder_and_decoded_points(app_server):
+    from gradio_client import Client
+
+    from fmae.latent import DecoderSpec, run_spec
+
+    client = Client(app_server, verbose=False, ssl_verify=False)
+    data = client.predict("fashion-mlp", api_name="/latent_pad")
+    model = load_checkpoint(ROOT / "checkpoints" / "fashion-mlp").model.eval()
+    assert data["plane"] == "pca" and data["key"] == model_fingerprint(model)
+    layers, blob = data["decoder"]["layers"], base64.b64decode(data["decoder"]["weights"])
+    spec = DecoderSpec(layers, np.frombuffer(blob, "<f4"), model.latent_dim)
+    codes = fixed_codes(model.latent_dim, 3)
+    assert np.abs(run_spec(spec, codes) - decode(model, codes)).max() < 1e-5
+    assert len(data["points"]["xy"]) == len(data["points"]["labels"]) == 2000
+    xy = np.asarray(data["points"]["xy"])
+    mean, axes = np.asarray(data["mean"]), np.asarray(data["axes"])
+    np.testing.assert_allclose(axes @ axes.T, np.eye(2), atol=1e-5)
+    x0, x1, y0, y1 = data["extent"]
+    assert ((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)).mean() > 0.98
+    out = client.predict(1.5, -2.0, "fashion-mlp", api_name="/latent_pad_decode")
+    np.testing.assert_allclose(out["code"], mean + 1.5 * axes[0] - 2.0 * axes[1], atol=1e-4)
+    want = decode(model, np.asarray(out["code"], np.float32)[None])[0]
+    assert np.abs(np.asarray(out["image"]) - want).max() <= 0.0006  # 3 decimals

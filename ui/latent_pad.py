@@ -74,6 +74,14 @@ CSS = """
 .lp-toggle { display: flex; gap: 6px; align-items: center; cursor: pointer; }
 .lp-legend { display: flex; flex-wrap: wrap; gap: 2px 10px; font-size: 12px; }
 .lp-legend span::before { content: "●"; color: var(--c); margin-right: 3px; }
+/* a phone: the plane takes the width; the decoded image, smaller, sits under it beside its readout, so
+   plane and image fit on the screen together while a finger drags */
+@media (max-width: 640px) {
+  .lp-planebox { flex-basis: 100%; }
+  .lp-side { display: grid; grid-template-columns: 168px 1fr; align-items: start; gap: 6px 12px;
+    width: 100%; }
+  #latent-pad-decoded { width: 168px; height: 168px; grid-row: span 2; }
+}
 """
 POINTS = DEFAULT_N  # test points drawn on the plane
 DRAWING_COLOR = "#000000"
