@@ -84,7 +84,9 @@ def stream_training(
         yield tr(lang, "cannot_train", why=exc), SKIP(), SKIP(), SKIP(), SKIP()
         raise
     sid, session = app.session_id(request), app.session(request)
-    idle_s = train_watch.paused_idle_s(app.store.ttl_s)
+    idle_s = (
+        app.store.ttl_s
+    )  # a paused run nobody resumes for the session's idle time stops, keeping its model
     watch = WatchRun(test_ds, idle_s)
     view = RunView(watch.originals[: train_watch.N_GRID])
     # Gradio 6.31's LinePlot keeps the series of the first value it shows: always send the train series
@@ -92,8 +94,10 @@ def stream_training(
     if watches is not None:
         watches.start(sid, watch)
 
-    def should_stop() -> bool:  # polled between steps, and while paused
+    def should_stop() -> bool:  # polled between steps, and every 0.2 s while paused
         gone = app.store.peek(sid) is not session  # tab closed, or dropped as idle
+        if watch.control.paused and not gone:  # its RunControl's idle stop ends a forgotten pause, so
+            app.store.get(sid)  # the session stays until then (and keeps the model the run ends with)
         return session.stop_requested.is_set() or watch.running_seconds() > MAX_SECONDS or gone
 
     try:
@@ -127,7 +131,7 @@ def _run(app: AppState, request: gr.Request, cfg: TrainConfig, train_size: int, 
         elif isinstance(ev, FrameEvent):  # the map is drawn by the page (ui/train_watch.py); the grid here
             watch.on_frame(ev)
             grid = watch.grid(ev.frame) if watch.follow else SKIP()
-            if ev.paused:  # the run holds now: show where
+            if watch.held:  # the run holds now: show where
                 minutes = watch.control.idle_s / 60
                 status = tr(
                     lang, "paused_at", step=f"{ev.frame.step:,}", epoch=ev.frame.epoch, minutes=minutes

@@ -11,8 +11,8 @@ and ``RunControl``) in a small registry keyed by the session id, and the page re
   frame shown, the reconstruction grid shows that frame's reconstructions;
 - Pause, Step (1, 10 or 100 steps) and Resume call the run's ``RunControl`` from their own unqueued
   events: the training event is blocked inside ``RunControl.gate`` while paused, so anything queued
-  behind it would wait for ever. A paused run left alone for ``paused_idle_s`` (a little less than
-  the session's idle time) stops and keeps its model.
+  behind it would wait for ever. A paused run left alone for the session's idle time stops and keeps
+  its model (``RunControl(idle_s=...)``); meanwhile its session is kept (``ui.train_tab``).
 
 API: ``/train_frames`` (JSON of every kept frame), ``/train_gif`` (the animation as a GIF file),
 ``/train_pause``, ``/train_step``, ``/train_resume``. No ``from __future__ import annotations``:
@@ -45,13 +45,6 @@ MAX_WATCHES = 8  # sessions whose last run's frames are kept (~4 MB each), least
 SKIP = gr.skip
 
 
-def paused_idle_s(session_ttl_s: float) -> float:
-    """Seconds a paused run waits for Resume, Step or Pause before it stops (keeping its model): the
-    session's idle time less a minute (a tenth of it when shorter), so the run ends before its session
-    is dropped as idle (nothing refreshes a session while its run is paused)."""
-    return max(1.0, session_ttl_s - min(60.0, session_ttl_s / 10))
-
-
 class WatchRun:
     """One run's frames and controls: ``recorder`` (pass to ``train(frames=...)``), ``control``
     (``train(control=...)``), the dataset's ``classes`` and what the page shows. Thread-safe enough
@@ -65,6 +58,7 @@ class WatchRun:
         self.originals = probe.images[:, 0].numpy()  # (n, 28, 28) floats in [0, 1]; frames keep the first few
         self.curve: Callable[[int | None], Any] | None = None  # the loss curve, marking a step
         self.finished = self.held = False  # held: the run holds after its newest frame
+        self.target: int | None = None  # the step a Step request holds at, when known
         self.follow = True  # the page shows the newest frame (False once the slider went back)
         self.shown: int | None = None  # index of the frame the page shows
         self.version = 0  # bumped by every change the page should redraw for
@@ -77,12 +71,29 @@ class WatchRun:
         return list(self.recorder.frames)
 
     def on_frame(self, ev: FrameEvent) -> None:
+        """A frame came. ``ev.paused`` is also True for a frame taken on time in the middle of a Step's
+        steps (``RunControl.paused`` holds while a step budget runs, and the frame clock counts the
+        time paused, so the first step after a long pause brings one): the run holds only once the
+        step asked for is reached."""
         with self.lock:
-            self.held, self.version = ev.paused, self.version + 1
+            self.held = ev.paused and (self.target is None or ev.frame.step >= self.target)
+            if self.held:
+                self.target = None
+            self.version += 1
+
+    def stepping(self, n: int) -> None:
+        """Step ``n`` was asked for: the run will hold at the held frame's step + ``n``."""
+        with self.lock:
+            frames = self.recorder.frames
+            if self.target is not None:
+                self.target += n
+            elif self.held and frames:
+                self.target = frames[-1].step + n
+            self.held = False
 
     def resumed(self) -> None:
         with self.lock:
-            self.held, self.follow, self.version = False, True, self.version + 1
+            self.held, self.target, self.follow, self.version = False, None, True, self.version + 1
 
     def finish(self) -> None:
         frames = self.frames()
@@ -294,6 +305,7 @@ def wire(
         if action == "pause":
             hold(run)
         elif action == "step":
+            run.stepping(n)
             run.control.step(n)
         else:
             run.control.resume()
