@@ -231,3 +231,27 @@ def test_stop_while_paused_ends_the_run_from_another_thread(fashion):
 def test_step_counts_are_checked(n):
     with pytest.raises(ValueError, match="steps"):
         RunControl().step(n)
+
+
+def test_a_pause_shows_where_the_run_holds_and_frames_within_steps_do_not_hold(fashion):
+    """``FrameEvent.paused`` means "the run holds after this frame": a pause between two events gives
+    one held frame at the step reached; frames on the clock in the middle of a Step do not hold."""
+    train_ds, test_ds = fashion
+    control = RunControl()
+    rec = FrameRecorder(make_probe(test_ds, 100), every_s=1.0, clock=_counting_clock(0.1))
+    cfg = TrainConfig(epochs=1, train_limit=64 * 60, log_every=7)
+    frames, paused_at = [], None
+    for event in train(cfg, train_ds, test_ds, frames=rec, control=control):
+        if paused_at is None and getattr(event, "step", 0) == 14:  # the StepEvent after 14 steps
+            control.pause()
+            paused_at = 14
+        elif isinstance(event, FrameEvent):
+            frames.append((event.frame.step, event.paused))
+            if event.paused and event.frame.step == 14:
+                control.step(25)  # on the clock: frames every ~10 steps inside these 25
+            elif event.paused:
+                control.resume()
+    assert (14, True) in frames and frames.count((14, True)) == 1
+    inside = [(s, p) for s, p in frames if 14 < s < 39]
+    assert inside and not any(p for _, p in inside)  # taken on the clock while stepping: no hold
+    assert (39, True) in frames  # held again after exactly 25 steps

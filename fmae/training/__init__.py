@@ -16,6 +16,7 @@ from fmae.training.events import DoneEvent, EpochEvent, FrameEvent, StepEvent, T
 from fmae.training.frames import (
     FRAME_EVERY_S,
     MAX_FRAMES,
+    N_RECON,
     PROBE_SIZE,
     FrameRecorder,
     LatentFrame,
@@ -57,6 +58,7 @@ __all__ = [
     "MAX_EPOCHS",
     "MAX_FRAMES",
     "NOISE_KINDS",
+    "N_RECON",
     "PCA_IMAGES",
     "PROBE_SIZE",
     "VAE_MODELS",

@@ -34,10 +34,16 @@ class RunControl:
         self._show = False  # the trainer should yield a frame after the step it is about to take
         self._last_action = time.monotonic()
         self.timed_out = False
+        self.waited = False  # the last ``gate`` call held the run for a while
 
     @property
     def paused(self) -> bool:
         return self._paused
+
+    @property
+    def holding(self) -> bool:
+        """True when the run will hold before its next step (paused, no steps left to take)."""
+        return self._paused and self._budget == 0 and not self._stopped
 
     @property
     def stopped(self) -> bool:
@@ -80,6 +86,7 @@ class RunControl:
         while paused with no steps to take, looking at ``stop``, ``should_stop`` and the idle time
         every ``POLL_S`` seconds."""
         with self._cond:
+            self.waited = False
             while True:
                 if self._stopped or (should_stop is not None and should_stop()):
                     return False
@@ -92,11 +99,12 @@ class RunControl:
                 if time.monotonic() - self._last_action >= self.idle_s:
                     self.timed_out = self._stopped = True
                     return False
+                self.waited = True
                 self._cond.wait(POLL_S)
 
     def take_show(self) -> bool:
-        """True once after the step that used up a ``step`` budget or that came before a pause:
-        the trainer yields a frame then, so the page shows where the run holds."""
+        """True once after a ``pause`` or after the step that used up a ``step`` budget: the trainer
+        then yields a frame before it holds, so the page shows where the run holds."""
         with self._cond:
             show, self._show = self._show, False
             return show

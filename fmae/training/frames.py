@@ -136,6 +136,10 @@ class FrameRecorder:
         """True when ``every_s`` seconds have passed since the last frame."""
         return (self.clock() if now is None else now) - self._last_t >= self.every_s
 
+    def restart_clock(self) -> None:
+        """Count the interval from now (after a pause: paused time is not training time)."""
+        self._last_t = self.clock()
+
     @torch.inference_mode()
     def capture(
         self,

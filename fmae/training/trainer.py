@@ -145,15 +145,31 @@ def train(
         elapsed = time.perf_counter() - start
         return _end(model, step_fn, good, history, elapsed, done_steps, stopped, why, timed_out)
 
-    def frame(epoch_done: float, loss: float, epoch_end: bool = False) -> FrameEvent:
-        step_fn.finish()  # the fast MLP's weights live in a flat buffer: current in the model now
-        held = control is not None and control.paused
-        elapsed = time.perf_counter() - start
-        shot, codes = frames.capture(model, done_steps, epoch_done, loss, elapsed, epoch_end)
-        return FrameEvent(shot, codes, frames.labels, held)
+    shown: list[FrameEvent] = []  # the last FrameEvent yielded
 
+    def frame(epoch_done: float, loss: float, epoch_end: bool = False) -> FrameEvent:
+        """A frame now (``paused``: the run holds after it); the same frame again, not a new one,
+        when one was already taken after this many steps."""
+        held = control is not None and control.holding
+        if shown and shown[0].frame.step == done_steps and not epoch_end:
+            event = shown[0]
+            event = FrameEvent(event.frame, event.codes, event.labels, held)
+        else:
+            step_fn.finish()  # the fast MLP's weights live in a flat buffer: current in the model now
+            elapsed = time.perf_counter() - start
+            shot, codes = frames.capture(model, done_steps, epoch_done, loss, elapsed, epoch_end)
+            event = FrameEvent(shot, codes, frames.labels, held)
+        shown[:] = [event]
+        return event
+
+    def show_hold() -> bool:
+        """A pause or a used-up step budget: show where the run holds, unless that was just shown."""
+        wanted = control is not None and control.take_show() and frames is not None and loud
+        return wanted and not (shown and shown[0].frame.step == done_steps and shown[0].paused)
+
+    value = float("nan")  # the last step's loss
     if frames is not None and loud:
-        yield frame(0.0, float("nan"))
+        yield frame(0.0, value)
     for epoch in range(1, config.epochs + 1):
         model.train()
         perm = torch.randperm(n, generator=gen).to(device)
@@ -163,9 +179,13 @@ def train(
             if should_stop is not None and should_stop():
                 yield end(stopped=True)
                 return
+            if show_hold():
+                yield frame(epoch - 1 + (step - 1) / steps, value)
             if control is not None and not control.gate(should_stop):
                 yield end(stopped=True)
                 return
+            if control is not None and control.waited and frames is not None:
+                frames.restart_clock()  # time spent paused is not training time between frames
             if done_steps % GOOD_EVERY == 0:
                 good.offer(done_steps)
             value = step_fn(perm[(step - 1) * bs : step * bs])
@@ -186,8 +206,7 @@ def train(
                 if loud:
                     terms = step_fn.terms
                     yield StepEvent(epoch, config.epochs, step, steps, value, now - start, rate, terms)
-            show = control is not None and control.take_show()
-            if frames is not None and loud and step < steps and (show or frames.due()):
+            if frames is not None and loud and step < steps and (show_hold() or frames.due()):
                 yield frame(epoch - 1 + step / steps, value)
         step_fn.finish()
         measured = distributed.on_main(lambda: _measure(model, test_data, device))  # the others wait
