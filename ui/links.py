@@ -23,10 +23,11 @@ from urllib.parse import urlencode
 
 import gradio as gr
 
+from fmae.training import MAX_BETA
 from ui import page
 from ui.i18n import lang_of, tr
 from ui.state import AppState
-from ui.train_tab import BATCH_SIZES, DEFAULTS, LIMITS
+from ui.train_tab import BATCH_SIZES, DEFAULTS, LIMITS, MODEL_TYPES
 
 TABS = ("train", "reconstruct", "embeddings", "hub")
 MAX_SEED = 2**31 - 1
@@ -50,6 +51,14 @@ def _choice(choices: tuple[Any, ...]) -> Callable[[str], Any]:
     return parse
 
 
+def _beta(text: str) -> float | None:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and 0 < value <= MAX_BETA else None
+
+
 def _lr(text: str) -> float | None:
     try:
         value = float(text.strip())
@@ -61,7 +70,7 @@ def _lr(text: str) -> float | None:
 #: Train setting -> (parser: text -> value or None, why a value was refused: message key and values)
 SETTINGS: dict[str, tuple[Callable[[str], Any], tuple[str, dict[str, Any]]]] = {
     "dataset": (_choice(("fashion", "mnist")), ("why_choice", {"choices": "fashion, mnist"})),
-    "model_type": (_choice(("mlp", "conv")), ("why_choice", {"choices": "mlp, conv"})),
+    "model_type": (_choice(MODEL_TYPES), ("why_choice", {"choices": ", ".join(MODEL_TYPES)})),
     "epochs": (_int(1, LIMITS["epochs"]), ("why_range", {"low": 1, "high": LIMITS["epochs"]})),
     "batch_size": (_choice(BATCH_SIZES), ("why_choice", {"choices": ", ".join(map(str, BATCH_SIZES))})),
     "lr": (_lr, ("why_lr", {})),
@@ -75,6 +84,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], tuple[str, dict[str, Any]]]] = {
         _int(1000, LIMITS["train_size"], 1000),
         ("why_step", {"step": 1000, "low": 1000, "high": LIMITS["train_size"]}),
     ),
+    "beta": (_beta, ("why_beta", {})),
 }
 
 
@@ -125,7 +135,7 @@ def normalise(name: str, value: Any) -> Any:
         return None
     if name in ("dataset", "model_type"):
         return str(value)
-    if name == "lr":
+    if name in ("lr", "beta"):
         return float(value)
     return round(float(value))
 
@@ -140,7 +150,7 @@ def query(model: str | None, tab: str | None, train: Mapping[str, Any]) -> str:
     for name, value in train.items():
         value = normalise(name, value)
         known = name in SETTINGS and value is not None and value != DEFAULTS[name]
-        if known and SETTINGS[name][0](repr(value) if name == "lr" else str(value)) is not None:
+        if known and SETTINGS[name][0](repr(value) if name in ("lr", "beta") else str(value)) is not None:
             params[name] = value
     return "?" + urlencode(params) if params else ""
 
@@ -177,10 +187,11 @@ def wire(
 
     def share_link(
         where: str, model: str | None, dataset: str, model_type: str, epochs: float, batch_size: float,
-        lr: float, latent_dim: float, hidden_dim: float, seed: float, train_size: float, request: gr.Request,
+        lr: float, latent_dim: float, hidden_dim: float, seed: float, train_size: float, beta: float,
+        request: gr.Request,
     ) -> tuple[Any, Any]:  # fmt: skip
         """The link to the page as it is (``where``: the page's address and tab, from the browser)."""
-        values = (dataset, model_type, epochs, batch_size, lr, latent_dim, hidden_dim, seed, train_size)
+        values = (dataset, model_type, epochs, batch_size, lr, latent_dim, hidden_dim, seed, train_size, beta)
         try:
             at = json.loads(where or "{}")
         except ValueError:

@@ -52,6 +52,9 @@ UI = {
     "architecture": "Architecture",
     "mlp": "MLP",
     "conv": "Convolutional",
+    "mlp-vae": "MLP VAE (variational)",
+    "conv-vae": "Convolutional VAE (variational)",
+    "beta": "β: the KL term's weight (VAEs; 1 = the ELBO, larger = a beta-VAE)",
     "epochs": "Epochs",
     "batch_size": "Batch size",
     "lr": "Learning rate (Adam)",
@@ -177,6 +180,7 @@ MESSAGES = {
     "why_range": "{low} to {high}",
     "why_step": "a multiple of {step} from {low} to {high}",
     "why_lr": "a number above 0, at most 0.1",
+    "why_beta": "a number above 0, at most 100",
     # Reconstruct tab
     "prompt": "**Draw something** on the canvas, or upload an image, or click an example below.",
     "rec_mse": "**Reconstruction MSE {mse:.4f}** (mean over the 784 pixels; model `{name}`).",

@@ -20,6 +20,8 @@ import gradio as gr
 from fmae.data import Dataset, load_dataset
 from fmae.errors import FmaeError, NonFiniteError
 from fmae.training import (
+    MAX_BETA,
+    VAE_MODELS,
     DoneEvent,
     FrameEvent,
     StepEvent,
@@ -44,8 +46,9 @@ SKIP = gr.skip  # leave an output as it is
 #: the settings a visitor starts with (a link's settings replace them: ui/links.py)
 DEFAULTS = {
     "dataset": "fashion", "model_type": "mlp", "epochs": 2, "batch_size": 64, "lr": 1e-3, "latent_dim": 10,
-    "hidden_dim": 128, "seed": 0, "train_size": 20_000,
+    "hidden_dim": 128, "seed": 0, "train_size": 20_000, "beta": 1.0,
 }  # fmt: skip
+MODEL_TYPES = ("mlp", "conv", "mlp-vae", "conv-vae")  # the Train tab's architectures (fmae.models.MODELS)
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 
 
@@ -195,8 +198,12 @@ def build(app: AppState) -> dict[str, gr.components.Component]:
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             dataset = gr.Radio([(t(v), v) for v in ("fashion", "mnist")], **labelled("dataset", "dataset"))
-            arch = [(t(v), v) for v in ("mlp", "conv")]
+            arch = [(t(v), v) for v in MODEL_TYPES]
             model_type = gr.Radio(arch, **labelled("model_type", "architecture"))
+            beta = gr.Number(  # shown for the VAEs only (see below)
+                minimum=1e-3, maximum=MAX_BETA, visible=DEFAULTS["model_type"] in VAE_MODELS,
+                **labelled("beta", "beta"),
+            )  # fmt: skip
             epochs = gr.Slider(1, LIMITS["epochs"], step=1, **labelled("epochs", "epochs"))
             batch = gr.Dropdown(list(BATCH_SIZES), **labelled("batch_size", "batch_size"))
             lr = gr.Number(minimum=1e-6, maximum=0.1, **labelled("lr", "lr"))
@@ -233,7 +240,7 @@ def build(app: AppState) -> dict[str, gr.components.Component]:
 
     def train_model(
         dataset: str, model_type: str, epochs: float, batch_size: float, lr: float, latent_dim: float,
-        hidden_dim: float, seed: float, train_size: float, request: gr.Request,
+        hidden_dim: float, seed: float, train_size: float, beta: float | None, request: gr.Request,
     ) -> Iterator[tuple]:  # fmt: skip
         """Stream (status, log, loss curve, reconstruction grid, picker) while training."""
         session = app.session(request)
@@ -247,7 +254,7 @@ def build(app: AppState) -> dict[str, gr.components.Component]:
         cfg = TrainConfig(
             dataset=dataset, model=model_type, epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
             latent_dim=int(latent_dim), hidden_dim=int(hidden_dim), seed=int(seed or 0),
-            train_limit=int(train_size), log_every=1,
+            train_limit=int(train_size), log_every=1, beta=float(1.0 if beta is None else beta),
         )  # fmt: skip
         try:
             yield from stream_training(app, request, cfg, int(train_size), watches)
@@ -280,7 +287,14 @@ def build(app: AppState) -> dict[str, gr.components.Component]:
             raise user_error(exc, lang_of(request)) from None
         return tr(lang_of(request), "saved", name=folder.name), zip_path
 
-    inputs = [dataset, model_type, epochs, batch, lr, latent, hidden, seed, size]
+    inputs = [dataset, model_type, epochs, batch, lr, latent, hidden, seed, size, beta]
+    model_type.change(  # beta is a VAE's setting only
+        lambda kind: gr.update(visible=kind in VAE_MODELS),
+        model_type,
+        beta,
+        api_visibility="private",
+        queue=False,
+    )
     outputs = [status, log, curve, grid, app.picker]
     queued = start.click(
         mark_queued,
