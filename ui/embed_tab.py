@@ -21,7 +21,7 @@ from fmae.data import DATASETS
 from fmae.errors import FmaeError
 from fmae.latent import DEFAULT_METHODS, DEFAULT_N, LABELS, METHODS, encode, place
 from fmae.session import ModelEntry, Session
-from ui import latent_pad
+from ui import latent_pad, sample_ui
 from ui.embed_data import (
     DIRECTIONS,
     DRAWING,
@@ -186,6 +186,7 @@ def build(app: AppState) -> None:
                 elem_id="embed-walk",
             )  # fmt: skip
     latent_pad.build(app, data, tab)  # press and drag on a plane, decoded in the page: ui/latent_pad.py
+    sample_ui.build(app, data)  # Sample 16 and the holes lesson as a number: ui/sample_ui.py
 
     def paint_for(request: gr.Request, model: str | None, methods: list[str], points: float, seed: float,
                   walk_at: list[float], progress: gr.Progress | None = None) -> tuple[Any, ...]:  # fmt: skip

@@ -2,6 +2,15 @@
 browser); ``MESSAGES``: what handlers return or raise (translated on the server)."""
 
 UI = {
+    # Embeddings: sampling (the holes lesson)
+    "sample_help": (
+        "### Sample\nDecode 16 random codes. A VAE draws them from N(0, I), the distribution it was trained "
+        "to fill; a plain autoencoder from a Gaussian fitted to its own test codes (the fair comparison). "
+        "Compare the number under each set: a plain autoencoder's latent space has holes between its "
+        "codes, and samples that fall there look less like real images."
+    ),
+    "sample_button": "Sample 16",
+    "sample_seed": "Seed",
     # header
     "title": "fmae: Fashion-MNIST autoencoder studio",
     "intro": (
@@ -151,6 +160,16 @@ UI = {
 }
 
 MESSAGES = {
+    # Embeddings: sampling
+    "sample_vae": (
+        "**{n} samples from N(0, I)** (seed {seed}): mean MSE to the nearest test image **{mse:.4f}** "
+        "(lower: more like real images)."
+    ),
+    "sample_ae": (
+        "**{n} samples from a Gaussian fitted to the test codes** (seed {seed}): mean MSE to the nearest "
+        "test image **{mse:.4f}** (lower: more like real images). Try a VAE of the same size."
+    ),
+    "sample_bad_seed": "The seed must be an integer from 0 to {high}.",
     # header and links
     "choice": "{name} ({source})",
     "source_shipped": "shipped",

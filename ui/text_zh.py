@@ -4,6 +4,14 @@ Dataset, model and method names (Fashion-MNIST, MNIST, PCA, t-SNE, MLP) and the 
 lines (the tutorial's own format) stay as they are."""
 
 UI = {
+    # Embeddings: sampling (the holes lesson)
+    "sample_help": (
+        "### 采样\n解码 16 个随机编码。VAE 从 N(0, I) 中抽取（它训练时要填满的分布）；普通自编码器从拟合其"
+        "测试编码的高斯分布中抽取（公平的比较）。比较每组下面的数字：普通自编码器的潜在空间在编码之间有"
+        "“空洞”，落在那里的样本不太像真实图像。"
+    ),
+    "sample_button": "采样 16 个",
+    "sample_seed": "随机种子",
     # header
     "title": "fmae：Fashion-MNIST 自编码器工作室",
     "intro": (
@@ -144,6 +152,16 @@ UI = {
 }
 
 MESSAGES = {
+    # Embeddings: sampling
+    "sample_vae": (
+        "**从 N(0, I) 采样 {n} 个**（种子 {seed}）：到最近测试图像的平均 MSE **{mse:.4f}**"
+        "（越低越像真实图像）。"
+    ),
+    "sample_ae": (
+        "**从拟合测试编码的高斯分布采样 {n} 个**（种子 {seed}）：到最近测试图像的平均 MSE **{mse:.4f}**"
+        "（越低越像真实图像）。试试同样大小的 VAE。"
+    ),
+    "sample_bad_seed": "种子必须是 0 到 {high} 之间的整数。",
     # header and links
     "choice": "{name}（{source}）",
     "source_shipped": "内置",
