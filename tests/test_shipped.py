@@ -13,7 +13,10 @@ from fmae.models import load_checkpoint
 from fmae.training import denoising_mse, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent / "checkpoints"
-SHIPPED = ["fashion-mlp", "fashion-conv", "mnist-conv", "fashion-dae", "fashion-ae-2d", "fashion-vae-2d"]
+SHIPPED = [
+    "fashion-mlp", "fashion-conv", "mnist-conv", "fashion-dae", "fashion-ae-2d", "fashion-vae-2d",
+    "fashion-vae", "mnist-vae-2d",
+]  # fmt: skip
 #: the shipped fashion-conv's test MSE bound at latent 10. Issue 18 asks <= 0.0108; the fast design's
 #: 15-epoch recipe gives 0.01092 (the first design's 25 epochs gave 0.01077): not met yet.
 FASHION_CONV_MAX_MSE = 0.011
@@ -58,14 +61,21 @@ def test_fashion_dae_removes_noise_a_quarter_better_than_the_plain_conv():
     assert f"**{dae_mse:.5f}**" in (ROOT / "fashion-dae" / "README.md").read_text()
 
 
-def test_the_2d_pair_and_the_holes_lesson():
-    """The 2-D AE and VAE: their bounds (see above), and the holes lesson re-measured: 256 samples
-    (seed 0) of the VAE from N(0, I) land nearer to real test images than 256 of the AE from the
-    Gaussian fitted to its test codes; both cards state the two numbers."""
+def test_the_2d_pair_meets_its_bounds():
     ae, vae = load_checkpoint(ROOT / "fashion-ae-2d"), load_checkpoint(ROOT / "fashion-vae-2d")
     assert ae.config["latent_dim"] == vae.config["latent_dim"] == 2 and vae.config["beta"] == 1.0
     assert ae.metrics["test_mse"] <= AE_2D_MAX_MSE and vae.metrics["test_mse"] <= VAE_2D_MAX_MSE
     assert ae.metrics["knn_acc"] >= AE_2D_MIN_KNN
+
+
+@pytest.mark.parametrize(
+    ("plain", "variational"), [("fashion-ae-2d", "fashion-vae-2d"), ("fashion-conv", "fashion-vae")]
+)
+def test_the_holes_lesson(plain, variational):
+    """Re-measured: 256 samples (seed 0) of the VAE from N(0, I) land nearer to real test images than
+    256 of the same-sized AE from the Gaussian fitted to its test codes; both cards state both numbers."""
+    ae, vae = load_checkpoint(ROOT / plain), load_checkpoint(ROOT / variational)
+    assert ae.config["latent_dim"] == vae.config["latent_dim"] and "beta" not in ae.config
     test = load_dataset("fashion", "test")
     found = {}
     for name, ckpt in (("ae", ae), ("vae", vae)):
@@ -73,7 +83,7 @@ def test_the_2d_pair_and_the_holes_lesson():
         found[name] = nearest_image_mse(drawn.images, test.images)
         assert ckpt.info["sampling"]["nearest_test_mse"] == pytest.approx(found[name], rel=1e-4)
     assert found["vae"] < found["ae"]
-    for folder in ("fashion-ae-2d", "fashion-vae-2d"):
+    for folder in (plain, variational):
         card = (ROOT / folder / "README.md").read_text()
         assert f"{found['vae']:.5f}" in card and f"{found['ae']:.5f}" in card
 
