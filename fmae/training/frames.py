@@ -73,8 +73,9 @@ def plane_positions(codes: np.ndarray, labels: np.ndarray, previous: np.ndarray 
         jitter = (np.arange(codes.shape[0]) % 7 - 3) * 0.05
         return np.stack([codes[:, 0], labels + jitter], axis=1).astype(np.float32)
     centred = codes - codes.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    xy = centred @ vt[:2].T  # (n, 2): the first two principal components
+    # the principal axes from the (d, d) scatter matrix: eigh of 10x10 instead of an SVD of (n, d)
+    _, vectors = np.linalg.eigh(centred.T @ centred)  # eigenvalues ascending
+    xy = centred @ vectors[:, [-1, -2]]  # (n, 2): the first two principal components
     if previous is not None and previous.shape == xy.shape:
         prev = previous - previous.mean(axis=0)
         rotation, _ = orthogonal_procrustes(xy, prev)  # argmin_R ||xy R - prev||, R orthogonal
