@@ -52,6 +52,19 @@ class AutoEncoder(nn.Module):
         return {"loss": bce, "bce": bce}
 
 
+def mlp_stack(n_in: int, hidden: int, n_out: int, *tail: nn.Module) -> nn.Sequential:
+    """Linear(n_in, hidden), ReLU, Linear(hidden, hidden), ReLU, Linear(hidden, n_out), then ``tail``:
+    the tutorial's encoder and decoder shape (indices 0, 2, 4 hold the weights, as in its checkpoints)."""
+    return nn.Sequential(
+        nn.Linear(n_in, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, n_out),
+        *tail,
+    )
+
+
 class MLPAutoEncoder(AutoEncoder, CheckpointHubMixin, **_HUB_KWARGS):
     """The tutorial's autoencoder: 784 -> hidden -> hidden -> latent and back, ReLU, sigmoid.
 
@@ -64,21 +77,8 @@ class MLPAutoEncoder(AutoEncoder, CheckpointHubMixin, **_HUB_KWARGS):
         self.input_dim = input_dim
         self.hidden_dim = hidden_dim
         self.latent_dim = latent_dim
-        self.encoder = nn.Sequential(
-            nn.Linear(input_dim, hidden_dim),
-            nn.ReLU(),
-            nn.Linear(hidden_dim, hidden_dim),
-            nn.ReLU(),
-            nn.Linear(hidden_dim, latent_dim),
-        )
-        self.decoder = nn.Sequential(
-            nn.Linear(latent_dim, hidden_dim),
-            nn.ReLU(),
-            nn.Linear(hidden_dim, hidden_dim),
-            nn.ReLU(),
-            nn.Linear(hidden_dim, input_dim),
-            nn.Sigmoid(),
-        )
+        self.encoder = mlp_stack(input_dim, hidden_dim, latent_dim)
+        self.decoder = mlp_stack(latent_dim, hidden_dim, input_dim, nn.Sigmoid())
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x.reshape(x.shape[0], -1))  # (B, 784) -> (B, latent)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from fmae.models.autoencoders import _HUB_KWARGS, FAST_CONV_ARCH, AutoEncoder, _fast_conv_layers
+from fmae.models.autoencoders import _HUB_KWARGS, FAST_CONV_ARCH, AutoEncoder, _fast_conv_layers, mlp_stack
 from fmae.models.hubmixin import CheckpointHubMixin
 
 PIXELS = 28 * 28
@@ -136,20 +135,8 @@ class MLPVAE(VariationalAutoEncoder, CheckpointHubMixin, **_VAE_HUB_KWARGS):
         self.hidden_dim = hidden_dim
         self.latent_dim = latent_dim
         self.beta = check_beta(beta)
-        self.encoder = nn.Sequential(
-            nn.Linear(input_dim, hidden_dim),
-            nn.ReLU(),
-            nn.Linear(hidden_dim, hidden_dim),
-            nn.ReLU(),
-            nn.Linear(hidden_dim, 2 * latent_dim),
-        )
-        self.decoder = nn.Sequential(
-            nn.Linear(latent_dim, hidden_dim),
-            nn.ReLU(),
-            nn.Linear(hidden_dim, hidden_dim),
-            nn.ReLU(),
-            nn.Linear(hidden_dim, input_dim),
-        )
+        self.encoder = mlp_stack(input_dim, hidden_dim, 2 * latent_dim)  # mean and log-variance
+        self.decoder = mlp_stack(latent_dim, hidden_dim, input_dim)  # logits
 
     def _stats(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x.reshape(x.shape[0], -1))  # (B, 784) -> (B, 2 * latent)
