@@ -21,9 +21,9 @@ SHIPPED = [
 #: 15-epoch recipe gives 0.01092 (the first design's 25 epochs gave 0.01077): not met yet.
 FASHION_CONV_MAX_MSE = 0.011
 #: the 2-D pair's bounds. Issue 14 asks (from the Parametric UMAP paper's conv networks) test MSE
-#: <= 0.0244 for the AE, <= 0.0253 for the VAE and kNN(5) >= 0.73 on the AE's codes; the conv recipe's
-#: 15 epochs give 0.02508, 0.02544 and 0.704: not met yet (see the README's shipped checkpoints).
-AE_2D_MAX_MSE, VAE_2D_MAX_MSE, AE_2D_MIN_KNN = 0.0252, 0.0256, 0.70
+#: <= 0.0244 for the AE, <= 0.0253 for the VAE (met by the 30-epoch recipe: 0.02407, 0.02455) and kNN(5)
+#: >= 0.73 on the AE's codes: 0.7261, not met yet, hence the 0.72 here.
+AE_2D_MAX_MSE, VAE_2D_MAX_MSE, AE_2D_MIN_KNN = 0.0244, 0.0253, 0.72
 
 
 @pytest.mark.parametrize("name", SHIPPED)
