@@ -197,3 +197,24 @@ def test_the_pad_endpoints_give_the_plane_the_decoder_and_decoded_points(app_ser
     np.testing.assert_allclose(out["code"], mean + 1.5 * axes[0] - 2.0 * axes[1], atol=1e-4)
     want = decode(model, np.asarray(out["code"], np.float32)[None])[0]
     assert np.abs(np.asarray(out["image"]) - want).max() <= 0.0006  # 3 decimals
+
+
+def test_the_pad_decodes_a_model_trained_in_the_page(browser, app_server):  # noqa: F811
+    """A model that lives only in the visitor's session: the page's own calls for its decoder carry no
+    session, so the pad finds it by the key its value came with (found broken by a tester)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    try:
+        page.goto(app_server + "?tab=train&latent_dim=2&train_size=1000&epochs=1")
+        page.locator("#train-start").click()
+        page.wait_for_function("document.querySelector('#train-status').innerText.includes('Training done')")
+        page.locator('#main-tabs [role="tab"][data-tab-id="embeddings"]').click()
+        page.wait_for_function(
+            "window.fmaeLatentPad && window.fmaeLatentPad.key !== null"
+            " && window.fmaeLatentPad.mode === 'page'"
+        )
+        assert "latent space itself" in page.locator("#latent-pad-box .lp-note").inner_text()
+        assert len(set(drag(page, 12))) >= 6  # the trained model's images follow the pointer
+    finally:
+        context.close()

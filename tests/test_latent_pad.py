@@ -130,3 +130,14 @@ def test_the_manifold_grid_tiles_decoded_images_over_the_extent():
         manifold_grid(model, plane, n=0)
     with pytest.raises(ValueError, match="finite"):
         decode_point(model, plane, float("nan"), 0.0)
+
+
+@pytest.mark.parametrize(("x", "y"), [(1e38, 0.0), (0.0, float("nan")), ("a", 1.0), (None, None), (-10_001, 0)])
+def test_pad_points_are_checked_before_decoding(x, y):
+    """/latent_pad_decode and the pad's server fallback: a non-number or a far-away point is refused
+    (a tester got NaN images back, which are not JSON, for x = 1e38)."""
+    from ui.latent_pad import check_point
+
+    with pytest.raises(ValueError, match="x and y must be"):
+        check_point(x, y)
+    assert check_point("1.5", -2) == (1.5, -2.0)

@@ -115,7 +115,7 @@ S.decode = (code) => {
 function load(v) {
   if (!v || asked === v.key) return;
   asked = v.key; net = null; netKey = null; grid = null; S.key = null; S.mode = null; bgSig = '';
-  server.pad_weights([v.model]).then((r) => {
+  server.pad_weights([v.model, v.key]).then((r) => {
     const now = props.value;
     if (!r || !now || r.key !== now.key) { if (now && asked === now.key && r && r.key !== now.key) asked = null; return; }
     if (r.decoder) { net = makeNet(r.decoder, r.latent_dim); S.mode = 'page'; }
@@ -228,7 +228,7 @@ function frame() {
     current = at; drawPlane(); where(at);
   } else if (!inflight) {  // no page decoder for this model: the server decodes, one request at a time
     target = null; inflight = true;
-    server.pad_decode([v.model, at[0], at[1]]).then((r) => {
+    server.pad_decode([v.model, at[0], at[1], v.key]).then((r) => {
       if (r && r.image && r.key === props.value?.key) {
         paintDecoded(unpack(r.image, Float32Array)); current = at; drawPlane(); where(at);
       }

@@ -16,6 +16,7 @@ plane -> its code and image), both for the visitor's models as the page sees the
 # No ``from __future__ import annotations``: gr.api and the server functions read the annotations.
 import base64
 import io
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,6 +104,16 @@ class PadData:
     def __init__(self, data: EmbedData) -> None:
         self.data = data
         self._memo: LRUCache[tuple, Any] = LRUCache(max_items=16)
+        # the models whose pad a page was given, by content key: the page's own calls (server
+        # functions) come without the visitor's session, so a model trained in the page is found here
+        self.shown: LRUCache[str, ModelEntry] = LRUCache(max_items=64)
+
+    def entry(self, app: AppState, request: gr.Request, args: list, key_at: int) -> ModelEntry:
+        """The model a page's call means: the one its pad was given (``args[key_at]``, its key), else
+        the model named ``args[0]`` as the request's session sees it."""
+        key = args[key_at] if len(args) > key_at and isinstance(args[key_at], str) else None
+        found = self.shown.get(key) if key else None
+        return found if found is not None else app.resolve(request, str(args[0]))
 
     def plane(self, entry: ModelEntry) -> Plane:
         """The plane of the model's shipped map points (2,000 test codes, no dataset needed), else of
@@ -150,6 +161,7 @@ def pad_value(pads: PadData, entry: ModelEntry, session: Session, lang: str = "e
     """The pad component's value: plane, points (base64 ``xy`` float32, ``c`` uint8 classes), the
     drawing's place, texts in ``lang``. The decoder itself comes through ``pad_weights``."""
     plane = pads.plane(entry)
+    pads.shown.put(pads.data.model_id(entry), entry)
     dim, classes = plane.latent_dim, DATASETS[entry.checkpoint.dataset][1]
     kind = "pad_latent" if dim == 2 else "pad_latent_1d" if dim == 1 else "pad_pca"
     labels = np.zeros(len(plane.xy), np.int64) if plane.labels is None else plane.labels
@@ -198,17 +210,17 @@ def build(app: AppState, data: EmbedData, tab: Any) -> gr.HTML:
     gr.Markdown(t("pad_help"), elem_id="latent-pad-help")
 
     def pad_weights(args: list, request: gr.Request) -> dict:
-        """[model name] -> the page's decoder and grid (``PadData.weights``); {"error"} on a bad name."""
+        """[model name, key] -> the page's decoder and grid (``PadData.weights``); {"error"} on a bad name."""
         try:
-            return pads.weights(app.resolve(request, str(args[0])))
+            return pads.weights(pads.entry(app, request, args, 1))
         except (FmaeError, ValueError, IndexError) as exc:
             return {"key": None, "error": str(exc)}
 
     def pad_decode(args: list, request: gr.Request) -> dict:
-        """[model, x, y] -> the image at (x, y) as base64 float32 (784,): the pad's server fallback."""
+        """[model, x, y, key] -> the image at (x, y) as base64 float32 (784,): the pad's server fallback."""
         try:
-            entry = app.resolve(request, str(args[0]))
-            image = decode_point(entry.checkpoint.model, pads.plane(entry), float(args[1]), float(args[2]))
+            entry = pads.entry(app, request, args, 3)
+            image = decode_point(entry.checkpoint.model, pads.plane(entry), *check_point(args[1], args[2]))
             return {"key": data.model_id(entry), "image": _pack(image, "<f4")}
         except (FmaeError, ValueError, IndexError, TypeError) as exc:
             return {"key": None, "error": str(exc)}
@@ -239,13 +251,14 @@ def build(app: AppState, data: EmbedData, tab: Any) -> gr.HTML:
         2,000 test points on it, your latest input's place, the decoder as layers + base64 float32
         weights, and the manifold grid (PNG data URL)."""
         with _errors(request):
-            entry = app.resolve(request, model or None)
+            entry = app.resolve(request, model or default or None)
             return pad_data(pads, entry, app.session(request))
 
     def latent_pad_decode(request: gr.Request, x: float = 0.0, y: float = 0.0, model: str = default) -> dict:
         """Decode the point (x, y) of ``model``'s pad plane: its code and the 28x28 image (3 decimals)."""
         with _errors(request):
-            entry = app.resolve(request, model or None)
+            x, y = check_point(x, y)
+            entry = app.resolve(request, model or default or None)
             plane = pads.plane(entry)
             image = decode_point(entry.checkpoint.model, plane, x, y)
             return {
@@ -257,6 +270,21 @@ def build(app: AppState, data: EmbedData, tab: Any) -> gr.HTML:
     gr.api(latent_pad, api_name="latent_pad", queue=False)
     gr.api(latent_pad_decode, api_name="latent_pad_decode", queue=False)
     return pad
+
+
+#: the largest |x| or |y| a point of the pad may have, in latent units (as /decode's codes)
+MAX_COORD = 10_000.0
+
+
+def check_point(x: Any, y: Any) -> tuple[float, float]:
+    """(x, y) as finite floats with |value| <= MAX_COORD; ValueError naming the bound otherwise."""
+    try:
+        point = float(x), float(y)
+    except (TypeError, ValueError):
+        raise ValueError(f"x and y must be numbers, not {x!r} and {y!r}") from None
+    if not all(math.isfinite(v) and abs(v) <= MAX_COORD for v in point):
+        raise ValueError(f"x and y must be finite numbers with absolute value at most {MAX_COORD:g}")
+    return point
 
 
 @contextmanager

@@ -49,8 +49,8 @@ def draw_samples(data: EmbedData, entry: Any, seed: int, lang: str = "en") -> tu
     distance = nearest_image_mse(drawn.images, test.images)
     vae = drawn.prior == "N(0, I)"
     text = tr(lang, "sample_vae" if vae else "sample_ae", n=N_SAMPLES, mse=distance, seed=seed)
-    numbers = {"prior": drawn.prior, "n": N_SAMPLES, "seed": seed, "nearest_test_mse": distance,
-               "codes": np.round(drawn.codes, 4).tolist()}  # fmt: skip
+    numbers = {"model": entry.name, "prior": drawn.prior, "n": N_SAMPLES, "seed": seed,
+               "nearest_test_mse": distance, "codes": np.round(drawn.codes, 4).tolist()}  # fmt: skip
     return sample_sheet(drawn.images), text, numbers
 
 

@@ -120,8 +120,10 @@ class AppState:
         )
 
     def resolve(self, request: gr.Request | None, name: str | None) -> ModelEntry:
-        """The model ``name`` as this visitor sees it (None: the current one); FmaeError if unknown."""
-        return resolve(self.shipped, self.session(request), name)
+        """The model ``name`` as this visitor sees it (None or "": the current one, else the app's
+        default, as the page loads it); FmaeError if unknown."""
+        session = self.session(request)
+        return resolve(self.shipped, session, name or session.current or self.default_model())
 
     def add_model(self, request: gr.Request | None, name: str, entry: ModelEntry) -> tuple[str, dict]:
         """Keep ``entry`` in the visitor's session under a unique name and make it current."""
