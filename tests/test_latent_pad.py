@@ -132,7 +132,10 @@ def test_the_manifold_grid_tiles_decoded_images_over_the_extent():
         decode_point(model, plane, float("nan"), 0.0)
 
 
-@pytest.mark.parametrize(("x", "y"), [(1e38, 0.0), (0.0, float("nan")), ("a", 1.0), (None, None), (-10_001, 0)])
+BAD_POINTS = [(1e38, 0.0), (0.0, float("nan")), ("a", 1.0), (None, None), (-10_001, 0)]
+
+
+@pytest.mark.parametrize(("x", "y"), BAD_POINTS)
 def test_pad_points_are_checked_before_decoding(x, y):
     """/latent_pad_decode and the pad's server fallback: a non-number or a far-away point is refused
     (a tester got NaN images back, which are not JSON, for x = 1e38)."""
