@@ -126,3 +126,29 @@ def test_the_frames_and_the_gif_through_the_api(app_server):
     assert all(len(f["xy"]) == 1000 and len(f["xy"][0]) == 2 for f in frames)
     path = client.predict(api_name="/train_gif")
     assert Image.open(path).n_frames == len(frames)
+
+
+def test_pause_right_after_start_holds_the_run(app_server):
+    """/train_pause sent as soon as the server has taken the run (a tester's script saw it answered
+    "Nothing is training"): the run holds within its first steps, and /stop_training still ends it. (A
+    Pause while the run is still loading is kept for it: ``Watches.pause_asked``.)"""
+    client = Client(app_server, verbose=False)
+    settings = {
+        "dataset": "fashion", "model_type": "mlp", "epochs": 2, "batch_size": 64, "lr": 2e-3, "latent_dim": 6,
+        "hidden_dim": 32, "seed": 0, "train_size": 5000,
+    }  # fmt: skip
+    job = client.submit(**settings, api_name="/train")
+    while not json.loads(client.predict(api_name="/train_frames"))["running"] and not job.done():
+        time.sleep(0.02)  # the server has taken the run (a pause before that has no run to hold)
+    reply = client.predict(api_name="/train_pause")
+    assert reply != "Nothing is training in this session."
+    deadline, data = time.monotonic() + 60, {}
+    while time.monotonic() < deadline:
+        data = json.loads(client.predict(api_name="/train_frames"))
+        if data["paused"]:
+            break
+        time.sleep(0.5)
+    assert data["paused"] and data["running"] and data["frames"][-1]["step"] <= 2
+    client.predict(api_name="/stop_training")
+    list(job)
+    assert "stopped" in job.outputs()[-1][0].lower()

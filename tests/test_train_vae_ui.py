@@ -34,7 +34,7 @@ def test_beta_travels_in_links_and_bad_values_are_named():
     assert link.train == {"model_type": "conv-vae", "beta": 4.0} and link.refused == []
     rebuilt = parse_qs(links.query(None, None, {**links.DEFAULTS, "model_type": "mlp-vae", "beta": 0.5})[1:])
     assert rebuilt == {"model_type": ["mlp-vae"], "beta": ["0.5"]}
-    for bad in ("0", "-1", "101", "nan", "x"):
+    for bad in ("0", "0.0005", "-1", "101", "nan", "x"):  # the tab's own bounds: 0.001 to 100
         refused = links.parse({"beta": bad})
         assert refused.train == {} and f"beta={bad}" in refused.ignored_message("en")
 

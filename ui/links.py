@@ -27,7 +27,7 @@ from fmae.training import MAX_BETA
 from ui import page
 from ui.i18n import lang_of, tr
 from ui.state import AppState
-from ui.train_tab import BATCH_SIZES, DEFAULTS, LIMITS, MODEL_TYPES
+from ui.train_tab import BATCH_SIZES, DEFAULTS, LIMITS, MIN_BETA, MODEL_TYPES
 
 TABS = ("train", "reconstruct", "embeddings", "hub")
 MAX_SEED = 2**31 - 1
@@ -56,7 +56,7 @@ def _beta(text: str) -> float | None:
         value = float(text.strip())
     except ValueError:
         return None
-    return value if math.isfinite(value) and 0 < value <= MAX_BETA else None
+    return value if math.isfinite(value) and MIN_BETA <= value <= MAX_BETA else None
 
 
 def _lr(text: str) -> float | None:

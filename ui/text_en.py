@@ -170,6 +170,7 @@ MESSAGES = {
         "test image **{mse:.4f}** (lower: more like real images). Try a VAE of the same size."
     ),
     "sample_bad_seed": "The seed must be an integer from 0 to {high}.",
+    "pause_when_started": "The run is starting: it will hold after its first step.",
     # header and links
     "choice": "{name} ({source})",
     "source_shipped": "shipped",
@@ -199,7 +200,7 @@ MESSAGES = {
     "why_range": "{low} to {high}",
     "why_step": "a multiple of {step} from {low} to {high}",
     "why_lr": "a number above 0, at most 0.1",
-    "why_beta": "a number above 0, at most 100",
+    "why_beta": "a number from 0.001 to 100",
     # Reconstruct tab
     "prompt": "**Draw something** on the canvas, or upload an image, or click an example below.",
     "rec_mse": "**Reconstruction MSE {mse:.4f}** (mean over the 784 pixels; model `{name}`).",

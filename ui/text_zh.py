@@ -162,6 +162,7 @@ MESSAGES = {
         "（越低越像真实图像）。试试同样大小的 VAE。"
     ),
     "sample_bad_seed": "种子必须是 0 到 {high} 之间的整数。",
+    "pause_when_started": "训练正在启动：它会在第一步之后暂停。",
     # header and links
     "choice": "{name}（{source}）",
     "source_shipped": "内置",
@@ -190,7 +191,7 @@ MESSAGES = {
     "why_range": " {low} 到 {high}",
     "why_step": " {low} 到 {high} 之间 {step} 的倍数",
     "why_lr": "大于 0、不超过 0.1 的数",
-    "why_beta": "大于 0、不超过 100 的数",
+    "why_beta": "0.001 到 100 之间的数",
     # Reconstruct tab
     "prompt": "在画布上**画点什么**，或者上传一张图片，或者点击下面的示例。",
     "rec_mse": "**重建 MSE {mse:.4f}**（784 个像素的平均值；模型 `{name}`）。",

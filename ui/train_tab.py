@@ -48,6 +48,7 @@ DEFAULTS = {
     "dataset": "fashion", "model_type": "mlp", "epochs": 2, "batch_size": 64, "lr": 1e-3, "latent_dim": 10,
     "hidden_dim": 128, "seed": 0, "train_size": 20_000, "beta": 1.0,
 }  # fmt: skip
+MIN_BETA = 1e-3  # the tab's smallest beta (the library takes any above 0)
 MODEL_TYPES = ("mlp", "conv", "mlp-vae", "conv-vae")  # the Train tab's architectures (fmae.models.MODELS)
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 
@@ -201,7 +202,7 @@ def build(app: AppState) -> dict[str, gr.components.Component]:
             arch = [(t(v), v) for v in MODEL_TYPES]
             model_type = gr.Radio(arch, **labelled("model_type", "architecture"))
             beta = gr.Number(  # shown for the VAEs only (see below)
-                minimum=1e-3, maximum=MAX_BETA, visible=DEFAULTS["model_type"] in VAE_MODELS,
+                minimum=MIN_BETA, maximum=MAX_BETA, visible=DEFAULTS["model_type"] in VAE_MODELS,
                 **labelled("beta", "beta"),
             )  # fmt: skip
             epochs = gr.Slider(1, LIMITS["epochs"], step=1, **labelled("epochs", "epochs"))

@@ -197,9 +197,13 @@ class Watches:
         self.app = app
         self._runs: OrderedDict[str, WatchRun] = OrderedDict()
         self._lock = threading.Lock()
+        self.pause_asked: set[str] = set()  # sessions that pressed Pause while their run was starting
 
     def start(self, sid: str, run: WatchRun) -> None:
         with self._lock:
+            if sid in self.pause_asked:  # Pause came before the run could be held: hold it now
+                self.pause_asked.discard(sid)
+                hold(run)
             for old in [s for s in self._runs if self.app.store.peek(s) is None]:
                 del self._runs[old]
             self._runs.pop(sid, None)
@@ -300,6 +304,10 @@ def wire(
         app.session(request)  # a visitor acting is not idle
         run = live(request)
         if run is None:
+            session = app.session(request)
+            if action == "pause" and (session.running or session.pending_runs > 0):
+                watches.pause_asked.add(app.session_id(request))  # the run is loading or queued
+                return tr(lang_of(request), "pause_when_started")
             return tr(lang_of(request), "nothing_training")
         run.follow = True  # show where the run holds
         if action == "pause":
