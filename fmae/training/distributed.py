@@ -195,6 +195,12 @@ class ShardedStep:
         self.loss.fill_(value * (self.stop - self.start) / (idx.shape[0]))
         return sum_(self.loss).item()
 
+    @property
+    def terms(self) -> dict[str, float]:
+        """The loss's named terms (a VAE's BCE and KL) of this rank's share of the last batch: for
+        logs only (the loss itself is the global batch's)."""
+        return self.inner.terms
+
     def finish(self) -> None:
         self.inner.finish()
 
