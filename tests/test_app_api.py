@@ -155,7 +155,8 @@ def wait_training(job, timeout: float = 120) -> None:
 
 def test_one_run_at_a_time_and_stop_while_queued(app_server):
     a, b = Client(app_server, verbose=False), Client(app_server, verbose=False)
-    job_a = a.submit(**{**TINY, "epochs": 20, "train_size": 20000}, api_name="/train")
+    # a's run must outlast the checks below: the fast MLP trains 20 epochs of 20,000 images in ~8 s
+    job_a = a.submit(**{**TINY, "model_type": "conv", "epochs": 20, "train_size": 20000}, api_name="/train")
     wait_training(job_a)
     b.predict(api_name="/train_queued")  # what the Start button does before queueing the run
     job_b = b.submit(**TINY, api_name="/train")
