@@ -13,7 +13,7 @@ import torch
 
 from fmae.latent.cache import weights_id
 from fmae.latent.checks import UnusableCodesError
-from fmae.models import AutoEncoder
+from fmae.models import EVAL_BATCH, AutoEncoder
 
 
 def as_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -26,7 +26,7 @@ def as_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def encode(model: AutoEncoder, images: np.ndarray | torch.Tensor, batch_size: int = 1024) -> np.ndarray:
+def encode(model: AutoEncoder, images: np.ndarray | torch.Tensor, batch_size: int = EVAL_BATCH) -> np.ndarray:
     """Latent codes (B, latent) float32 of ``images``, computed on the model's device (CPU or CUDA)."""
     x, device = as_batch(images), next(model.parameters()).device
     parts = [model.encode(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]

@@ -9,7 +9,14 @@ A leaf of the library: it imports only ``fmae.errors``.
 """
 
 from fmae.models.assets import ASSETS_FILE, Analysis, ModelAssets, analyze, load_assets, save_assets
-from fmae.models.autoencoders import CONV_ARCHS, FAST_CONV_ARCH, AutoEncoder, ConvAutoEncoder, MLPAutoEncoder
+from fmae.models.autoencoders import (
+    CONV_ARCHS,
+    EVAL_BATCH,
+    FAST_CONV_ARCH,
+    AutoEncoder,
+    ConvAutoEncoder,
+    MLPAutoEncoder,
+)
 from fmae.models.card import CARD_IMAGES, render_card
 from fmae.models.checkpoint import (
     CARD_FILE,
@@ -55,6 +62,7 @@ __all__ = [
     "CONFIG_BOUNDS",
     "CONFIG_FILE",
     "CONV_ARCHS",
+    "EVAL_BATCH",
     "FAST_CONV_ARCH",
     "FLOAT_KEYS",
     "HUB_FILES",

@@ -11,12 +11,16 @@ import torch.nn.functional as F
 
 from fmae.data import Dataset, to_float
 from fmae.errors import NonFiniteError
-from fmae.models import AutoEncoder, nonfinite_count
+from fmae.models import EVAL_BATCH, AutoEncoder, nonfinite_count
 from fmae.training.noise import corrupt
+
+#: batch of the measures that draw random numbers (a VAE's posterior samples, denoising noise): the
+#: batches fix the random stream, so the numbers in the shipped cards were measured with this one
+RANDOM_BATCH = 2000
 
 
 @torch.inference_mode()
-def _batched(model: AutoEncoder, images: torch.Tensor, fn, device: torch.device, bs: int = 2000):
+def _batched(model: AutoEncoder, images: torch.Tensor, fn, device: torch.device, bs: int = EVAL_BATCH):
     out = []
     for i in range(0, images.shape[0], bs):
         x = to_float(images[i : i + bs]) if images.dtype == torch.uint8 else images[i : i + bs]
@@ -62,8 +66,8 @@ def test_loss_terms(
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), torch.inference_mode():
         torch.manual_seed(seed)
-        for i in range(0, images.shape[0], 2000):
-            x = to_float(images[i : i + 2000]).to(device)
+        for i in range(0, images.shape[0], RANDOM_BATCH):
+            x = to_float(images[i : i + RANDOM_BATCH]).to(device)
             for key, value in model.loss_terms(x, x).items():
                 sums[key] = sums.get(key, 0.0) + float(value) * x.shape[0]
     model.train(was_training)
@@ -88,8 +92,8 @@ def denoising_mse(
     model.eval()
     rec_sum = noisy_sum = 0.0
     with torch.inference_mode():
-        for i in range(0, images.shape[0], 2000):
-            clean = to_float(images[i : i + 2000]).to(device)  # (B, 1, 28, 28)
+        for i in range(0, images.shape[0], RANDOM_BATCH):
+            clean = to_float(images[i : i + RANDOM_BATCH]).to(device)  # (B, 1, 28, 28)
             noisy = corrupt(clean, noise, gen)
             rec_sum += F.mse_loss(model(noisy), clean, reduction="sum").item()
             noisy_sum += F.mse_loss(noisy, clean, reduction="sum").item()

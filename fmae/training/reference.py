@@ -9,14 +9,14 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from fmae.models import AutoEncoder, ModelAssets
+from fmae.models import EVAL_BATCH, AutoEncoder, ModelAssets
 
 PIXELS = 28 * 28
 PCA_IMAGES = 20_000  # the PCA baseline is fitted on the first this many train images (enough, and fast)
 
 
 @torch.inference_mode()
-def per_image_errors(model: AutoEncoder, images: torch.Tensor, batch_size: int = 2000) -> np.ndarray:
+def per_image_errors(model: AutoEncoder, images: torch.Tensor, batch_size: int = EVAL_BATCH) -> np.ndarray:
     """MSE per image (N,) float32 of ``model`` on uint8 images (N, 28, 28)."""
     model.eval()
     device = next(model.parameters()).device
