@@ -90,7 +90,7 @@ def test_the_holes_lesson(plain, variational):
 
 
 @pytest.mark.parametrize(
-    "name", ["fashion-conv", "mnist-conv", "fashion-dae", "fashion-ae-2d", "fashion-vae-2d"]
+    "name", ["fashion-conv", "mnist-conv", "fashion-dae", "fashion-ae-2d", "fashion-vae-2d", "fashion-vae"]
 )
 def test_conv_checkpoints_are_the_fast_design_and_say_how_long_they_trained(name):
     ckpt = load_checkpoint(ROOT / name)
