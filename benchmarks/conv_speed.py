@@ -19,13 +19,16 @@ test MSE and kNN(5) accuracy (targets <= 0.0108 and >= 0.85).
 
 ``tab`` mode runs the Train tab's default conv run and its default MLP run (``ui/train_tab.py``'s
 defaults: 2 epochs, batch 64, Adam 1e-3, latent 10, hidden 128, 20,000 images) through
-``fmae.training.train_to_end``, each between two seed-loop epochs, ``--repeats`` times; it prints
-the wall times in seed-loop epochs (target: conv <= 4) and the test MSEs (target: conv < MLP).
+``fmae.training.train_to_end``, each between two seed-loop epochs, ``--repeats`` times, at the
+app's thread count (``FMAE_TORCH_THREADS``, 1 unless set, as ``app.py`` runs them; ``--threads``
+overrides it); it prints the wall times in seed-loop epochs (target: conv <= 4) and the test MSEs
+(target: conv < MLP).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -194,9 +197,10 @@ def run_tab(args: argparse.Namespace) -> None:
     print(f"seed loop epoch: {spread(seed.seconds)} s")
     for model, rows in runs.items():
         secs = [s for s, _ in rows]
+        target = " (target <= 4)" if model == "conv" else ""
         print(
-            f"{model:4s}: {spread(secs)} s = {statistics.median(secs) / seed_med:.2f} seed epochs "
-            f"(conv target <= 4)   test MSE {rows[-1][1]:.5f}"
+            f"{model:4s}: {spread(secs)} s = {statistics.median(secs) / seed_med:.2f} seed epochs{target}"
+            f"   test MSE {rows[-1][1]:.5f}"
         )
     conv_mse, mlp_mse = runs["conv"][-1][1], runs["mlp"][-1][1]
     print(f"conv MSE < MLP MSE: {conv_mse < mlp_mse} ({conv_mse:.5f} vs {mlp_mse:.5f})")
@@ -210,8 +214,12 @@ def main() -> None:
     parser.add_argument("--seed-epochs", type=int, default=3, help="at least this many seed-loop epochs")
     parser.add_argument("--old-steps", type=int, default=78, help="old-design steps per turn (divides 468)")
     parser.add_argument("--repeats", type=int, default=5, help="test passes (recipe) or runs (tab)")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads (0: torch's default; tab mode: the app's)"
+    )
     args = parser.parse_args()
+    if args.mode == "tab" and not args.threads:  # as app.py sets it for the Train tab's runs
+        args.threads = int(os.environ.get("FMAE_TORCH_THREADS", "1"))
     if args.threads:
         torch.set_num_threads(args.threads)
     (run_tab if args.mode == "tab" else run_recipe)(args)

@@ -24,7 +24,9 @@ def _to_float_images(images: Any) -> torch.Tensor:
     return x.reshape(x.shape[0], 1, 28, 28).clamp(0.0, 1.0)
 
 
-def _plot_loss(path: Path, history: dict[str, Any]) -> bool:
+def _plot_loss(path: Path, history: dict[str, Any], variational: bool = False) -> bool:
+    """The training loss per step (BCE per pixel; a VAE's adds its KL / 784, the loss it was trained
+    on) and the test BCE per epoch, drawn to ``path``; False when the history has neither."""
     from matplotlib.figure import Figure  # deferred: matplotlib costs ~1 s to import
 
     steps = [float(v) for v in history.get("step_loss") or []]
@@ -34,7 +36,8 @@ def _plot_loss(path: Path, history: dict[str, Any]) -> bool:
     fig = Figure(figsize=(6, 3.2), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     if steps:
-        ax.plot(range(1, len(steps) + 1), steps, lw=0.6, alpha=0.5, label="train BCE per step")
+        train_label = "train BCE + KL/784 per step" if variational else "train BCE per step"
+        ax.plot(range(1, len(steps) + 1), steps, lw=0.6, alpha=0.5, label=train_label)
         window = max(1, len(steps) // 50)
         smooth = np.convolve(steps, np.ones(window) / window, mode="valid")
         ax.plot(range(window, len(steps) + 1), smooth, lw=1.5, label=f"train, mean of {window} steps")
@@ -43,7 +46,7 @@ def _plot_loss(path: Path, history: dict[str, Any]) -> bool:
         xs = [per_epoch * (i + 1) for i in range(len(epochs))]
         ax.plot(xs, epochs, "o-", color="black", label="test BCE per epoch")
     ax.set_xlabel("step" if steps else "epoch")
-    ax.set_ylabel("BCE per pixel")
+    ax.set_ylabel("loss per pixel" if variational else "BCE per pixel")
     ax.legend(fontsize=8)
     fig.savefig(path)
     return True
@@ -106,7 +109,8 @@ def write_card_images(
     info = stored if info is None else info
     model.eval()
     written: list[str] = []
-    if _plot_loss(folder / "loss_curve.png", info.get("history") or {}):
+    variational = hasattr(model, "posterior")  # a VAE: its training loss adds the KL term
+    if _plot_loss(folder / "loss_curve.png", info.get("history") or {}, variational):
         written.append("loss_curve.png")
     if test_images is not None and len(test_images):
         x = _to_float_images(test_images[:max_points])
