@@ -212,6 +212,35 @@ def test_a_phone_draws_with_a_finger_and_sees_the_result(open_page):
     page.screenshot(path=str(ARTIFACTS / "browser-phone-hub.png"), full_page=True)
 
 
+def test_latent_maps_keep_their_shape_and_the_nearest_images_show_whole(open_page):
+    """Phone and desktop: each latent map gets at least 300 px (one under the other on a phone, not
+    three slivers side by side), is drawn with one scale for x and y (distances on a map mean
+    something), and the drawing's 5 nearest test images lie whole inside their 150 px strip."""
+    for size, options in (("phone", PHONE), ("desktop", {"viewport": {"width": 1280, "height": 900}})):
+        page = open_page(**options)
+        page.locator("#examples img").nth(8).click()
+        wait_for_summary(page)
+        page.locator('#main-tabs [role="tab"][data-tab-id="embeddings"]').click()
+        for method in ("pca", "kpca", "tsne"):
+            drawn = page.locator(f"#embed-{method} [data-scale]")
+            drawn.wait_for(state="attached")
+            sx, sy = (float(v) for v in drawn.get_attribute("data-scale").split(","))
+            assert sx == pytest.approx(sy, rel=1e-5), (size, method)
+            assert page.locator(f"#embed-{method} canvas").bounding_box()["width"] >= 300, (size, method)
+        page.locator("#embed-nearest img").first.wait_for()
+        page.locator("#embed-nearest").scroll_into_view_if_needed()  # Gradio's thumbnails load lazily
+        page.wait_for_function(
+            "[...document.querySelectorAll('#embed-nearest img')].filter(i => i.naturalWidth > 0).length == 5"
+        )
+        strip = page.locator("#embed-nearest").bounding_box()
+        for k in range(5):
+            img = page.locator("#embed-nearest img").nth(k).bounding_box()
+            assert img["height"] >= 50 and img["y"] + img["height"] <= strip["y"] + strip["height"], (size, k)
+            assert img["x"] + img["width"] <= strip["x"] + strip["width"], (size, k)
+        assert no_horizontal_scroll(page), size
+        page.screenshot(path=str(ARTIFACTS / f"browser-{size}-embeddings.png"))
+
+
 def test_dark_mode_keeps_a_white_canvas_and_the_same_model_input(open_page):
     """The same stroke in light and dark mode (``?__theme=dark``; the phone test has the system's
     dark mode): white drawing area with black ink in both, the same 28x28 input (identical numbers

@@ -85,17 +85,22 @@ function draw() {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0); ctx.clearRect(0, 0, w, h);
   if (!v || !v.n) { pts = null; element.removeAttribute('data-points'); return; }
   const {xy, c} = arrays(v), [x0, x1, y0, y1] = v.bounds, n = v.n;
-  const sx = (w - 2 * PAD) / ((x1 - x0) || 1), sy = (h - 2 * PAD) / ((y1 - y0) || 1);
+  let sx = (w - 2 * PAD) / ((x1 - x0) || 1), sy = (h - 2 * PAD) / ((y1 - y0) || 1);
+  let ox = PAD, oy = PAD;  // a map's distances mean something: one scale for x and y, centred
+  if (!v.strip) {
+    sx = sy = Math.min(sx, sy);
+    ox = (w - (x1 - x0) * sx) / 2; oy = (h - (y1 - y0) * sy) / 2;
+  }
   const px = new Float32Array(n), py = new Float32Array(n);
   ctx.strokeStyle = 'rgba(128,128,128,.35)'; ctx.strokeRect(0.5, 0.5, w - 1, h - 1);
   ctx.globalAlpha = 0.8;
   for (let k = 0; k < n; k++) {
-    px[k] = PAD + (xy[2 * k] - x0) * sx; py[k] = h - PAD - (xy[2 * k + 1] - y0) * sy;
+    px[k] = ox + (xy[2 * k] - x0) * sx; py[k] = h - oy - (xy[2 * k + 1] - y0) * sy;
     ctx.fillStyle = v.colors[c[k]]; ctx.beginPath(); ctx.arc(px[k], py[k], R, 0, 6.2832); ctx.fill();
   }
   ctx.globalAlpha = 1;
   if (v.drawing) {  // a gold star with a dark edge, on top of everything
-    const cx = PAD + (v.drawing[0] - x0) * sx, cy = h - PAD - (v.drawing[1] - y0) * sy;
+    const cx = ox + (v.drawing[0] - x0) * sx, cy = h - oy - (v.drawing[1] - y0) * sy;
     ctx.beginPath();
     for (let k = 0; k < 10; k++) {
       const r = k % 2 ? 5 : 12, a = -Math.PI / 2 + k * Math.PI / 5;
@@ -106,6 +111,7 @@ function draw() {
   }
   pts = {px, py};
   element.setAttribute('data-points', String(n));  // tells tests the map is drawn
+  element.setAttribute('data-scale', sx.toPrecision(6) + ',' + sy.toPrecision(6));  // px per unit, x,y
 }
 const images = new Map();
 element.addEventListener('mousemove', (e) => {
@@ -173,6 +179,7 @@ def scatter_value(
         "c": _pack(labels, "u1"),
         "i": _pack(indices, "<u4"),
         "bounds": [float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])],
+        "strip": bool(p.is_strip),  # drawn with its own y scale; a 2-D map with one scale for both
         "classes": list(classes),
         "colors": [COLORS[k % len(COLORS)] for k in range(len(classes))],
         "dataset": dataset,

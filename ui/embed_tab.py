@@ -158,7 +158,13 @@ def build(app: AppState) -> None:
 
     with gr.Row():
         maps = [
-            scatter(point_image, value=v, visible=m in DEFAULT_METHODS, min_width=300, elem_id=f"embed-{m}")
+            scatter(
+                point_image,
+                value=v,
+                visible=m in DEFAULT_METHODS,
+                elem_id=f"embed-{m}",
+                elem_classes=["emb-map"],
+            )
             for m, v in zip(METHODS, first, strict=False)
         ]
     near = gr.Gallery(

@@ -22,6 +22,14 @@ CSS = """
 /* a stroke that starts before the brush is ready must not select the page's text */
 #sketchpad { user-select: none; -webkit-user-select: none; }
 #link-box textarea, #link-box input { font-family: var(--font-mono); font-size: var(--text-sm); }
+/* the latent maps side by side while each gets 300 px, else one under the other (a phone): Gradio
+   gives a gr.HTML in a Row min-width 0 whatever its min_width, so three squeezed into tall slivers */
+.emb-map { min-width: min(300px, 100%) !important; }
+/* the 5 nearest test images whole inside the gallery's 150 px: Gradio sizes each square thumbnail to a
+   fifth of the page's width (231 px on a desktop, cut off); at most 600 px for the five keeps them
+   ~112 px (Gradio 6.31's gallery grid class) */
+#embed-nearest .grid-container {
+  grid-template-columns: repeat(5, minmax(0, 1fr)) !important; max-width: 600px; }
 @media (max-width: 640px) {
   #model-info { font-size: var(--text-sm); }
 }
