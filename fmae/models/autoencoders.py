@@ -99,8 +99,9 @@ CONV_ARCHS = (1, 2)
 FAST_CONV_ARCH = 2
 #: images per forward pass when a whole set is scored or encoded (each epoch's test pass, codes,
 #: per-image errors). On a CPU a batch of ~256 keeps a conv layer's activations in the L2 cache
-#: (2 MiB a core here): the 10,000 test images through fashion-conv took 0.49 s in batches of 256
-#: against 0.83 s in 1,000s and 1.02 s in 2,000s (2 threads; ``benchmarks/conv_speed.py``).
+#: (2 MiB a core here): in one run (2 threads) the 10,000 test images through the fashion-conv design
+#: took 0.63 s in batches of 250, 0.83 s in 1,000s and 1.02 s in 2,000s; ``benchmarks/conv_speed.py``
+#: measures 0.45-0.48 s at 256 on a quiet machine.
 EVAL_BATCH = 256
 
 
