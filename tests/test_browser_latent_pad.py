@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_browser import ARTIFACTS, PICKER, browser  # noqa: F401 - the module's Chromium fixture
+from test_browser import ARTIFACTS, PICKER, browser, open_page  # noqa: F401 - the module's fixtures
 
 from fmae.latent import decode, decoder_spec, model_fingerprint
 from fmae.models import MLPVAE, ConvAutoEncoder, ConvVAE, load_checkpoint
@@ -199,22 +199,19 @@ def test_the_pad_endpoints_give_the_plane_the_decoder_and_decoded_points(app_ser
     assert np.abs(np.asarray(out["image"]) - want).max() <= 0.0006  # 3 decimals
 
 
-def test_the_pad_decodes_a_model_trained_in_the_page(browser, app_server):  # noqa: F811
+def test_the_pad_decodes_a_model_trained_in_the_page(open_page):  # noqa: F811
     """A model that lives only in the visitor's session: the page's own calls for its decoder carry no
     session, so the pad finds it by the key its value came with (found broken by a tester)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
+    page = open_page(
+        "?tab=train&latent_dim=2&train_size=1000&epochs=1", ready="#train-start",
+        viewport={"width": 1400, "height": 1000},
+    )  # fmt: skip
     page.set_default_timeout(90_000)
-    try:
-        page.goto(app_server + "?tab=train&latent_dim=2&train_size=1000&epochs=1")
-        page.locator("#train-start").click()
-        page.wait_for_function("document.querySelector('#train-status').innerText.includes('Training done')")
-        page.locator('#main-tabs [role="tab"][data-tab-id="embeddings"]').click()
-        page.wait_for_function(
-            "window.fmaeLatentPad && window.fmaeLatentPad.key !== null"
-            " && window.fmaeLatentPad.mode === 'page'"
-        )
-        assert "latent space itself" in page.locator("#latent-pad-box .lp-note").inner_text()
-        assert len(set(drag(page, 12))) >= 6  # the trained model's images follow the pointer
-    finally:
-        context.close()
+    page.locator("#train-start").click()
+    page.wait_for_function("document.querySelector('#train-status').innerText.includes('Training done')")
+    page.locator('#main-tabs [role="tab"][data-tab-id="embeddings"]').click()
+    page.wait_for_function(
+        "window.fmaeLatentPad && window.fmaeLatentPad.key !== null && window.fmaeLatentPad.mode === 'page'"
+    )
+    assert "latent space itself" in page.locator("#latent-pad-box .lp-note").inner_text()
+    assert len(set(drag(page, 12))) >= 6  # the trained model's images follow the pointer

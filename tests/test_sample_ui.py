@@ -10,7 +10,7 @@ import pytest
 import torch
 from gradio_client import Client
 from PIL import Image
-from test_browser import ARTIFACTS, browser  # noqa: F401 - the module's Chromium fixture
+from test_browser import ARTIFACTS, browser, open_page  # noqa: F401 - the module's fixtures
 
 from fmae.data import load_dataset
 from fmae.latent import encode, nearest_image_mse, sample
@@ -48,19 +48,14 @@ def test_the_sheet_tiles_the_samples():
     assert sheet[112:116, :, :].min() == 255  # the white gap between rows
 
 
-def test_the_sample_button_shows_16_images(browser, app_server):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
+def test_the_sample_button_shows_16_images(open_page):  # noqa: F811
+    page = open_page("?model=fashion-vae-2d&tab=embeddings", ready="#sample-button")
     page.set_default_timeout(60_000)
-    try:
-        page.goto(app_server + "?model=fashion-vae-2d&tab=embeddings")
-        page.locator("#sample-button").click()
-        page.wait_for_function("document.querySelector('#sample-summary').innerText.includes('N(0, I)')")
-        page.wait_for_function(
-            "(() => { const i = document.querySelector('#sample-images img');"
-            " return i !== null && i.complete && i.naturalWidth === 460; })()"
-        )
-        page.locator("#sample-button").scroll_into_view_if_needed()
-        page.screenshot(path=str(ARTIFACTS / "browser-sample.png"))
-    finally:
-        context.close()
+    page.locator("#sample-button").click()
+    page.wait_for_function("document.querySelector('#sample-summary').innerText.includes('N(0, I)')")
+    page.wait_for_function(
+        "(() => { const i = document.querySelector('#sample-images img');"
+        " return i !== null && i.complete && i.naturalWidth === 460; })()"
+    )
+    page.locator("#sample-button").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "browser-sample.png"))
